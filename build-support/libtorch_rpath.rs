@@ -1,0 +1,25 @@
+//! Shared build script of the crates that link libtorch (embed, sasrec, the facade).
+//!
+//! torch-sys links libtorch dynamically but records no search path in the binaries, so test,
+//! example and bench executables would need `LD_LIBRARY_PATH`. This script adds an rpath to
+//! libtorch's `lib/` folder (resolved through the `.libtorch` link, so that the wheel's own
+//! `$ORIGIN`-relative paths to its CUDA libraries keep working).
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    println!("cargo:rerun-if-changed=build.rs");
+    // groundrec-embed links libtorch only with its `rust-bert` feature; sasrec and the facade always.
+    let needs_torch = std::env::var_os("CARGO_FEATURE_RUST_BERT").is_some()
+        || std::env::var("CARGO_PKG_NAME").is_ok_and(|p| p != "groundrec-embed");
+    if !needs_torch {
+        return;
+    }
+    let Some(libtorch) = std::env::var_os("LIBTORCH") else {
+        return;
+    };
+    let lib = std::path::Path::new(&libtorch).join("lib");
+    let lib = std::fs::canonicalize(&lib).unwrap_or(lib);
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
+}

@@ -1,0 +1,59 @@
+//! Sentence embeddings for groundrec: texts in, one `ndarray` row per text out.
+//!
+//! Two layers:
+//! - the [`Embedder`] trait and its helpers ([`cosine_similarity`], [`normalize_rows`],
+//!   [`HashingEmbedder`]) build **without libtorch**, so crates that only consume embeddings can
+//!   depend on `groundrec-embed` with `default-features = false`;
+//! - with the default `rust-bert` feature, [`TransformerEmbedder`] loads a standard
+//!   sentence-transformers folder (`config.json`, `model.safetensors`, `tokenizer.json`,
+//!   `modules.json`, `1_Pooling/`, optional `2_Dense/` and `Normalize`) fully offline.
+//!
+//! Why these libraries: rust-bert supplies tested BERT / RoBERTa / DistilBERT encoders on
+//! libtorch; the `tokenizers` crate reads `tokenizer.json` exactly as Hugging Face does, so any
+//! hub folder works without conversion. rust-bert's own sentence pipeline pads every input to
+//! the longest one and cannot read a plain hub folder, so batching, pooling and the module head
+//! are done here.
+//!
+//! # Example
+//!
+//! ```
+//! use groundrec_embed::{cosine_similarity, Embedder, HashingEmbedder};
+//!
+//! # fn main() -> Result<(), groundrec_embed::EmbedError> {
+//! let embedder = HashingEmbedder::new(256)?;
+//! let m = embedder.embed(&["fractions for beginners", "beginners' fractions", "jazz piano"])?;
+//! assert_eq!(m.dim(), (3, 256));
+//! let sim = cosine_similarity(m.view(), m.view())?;
+//! assert!(sim[[0, 1]] > sim[[0, 2]]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With a real model (after `scripts/setup` has filled `models/`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "rust-bert")] {
+//! use groundrec_embed::{Embedder, TransformerEmbedder};
+//!
+//! let e5 = TransformerEmbedder::builder("models/multilingual-e5-small")
+//!     .prefix("query: ")
+//!     .batch_size(32)
+//!     .build()?;
+//! let m = e5.embed(&["분수의 덧셈과 뺄셈", "Adding and subtracting fractions"])?;
+//! assert_eq!(m.ncols(), e5.dim());
+//! # }
+//! # Ok::<(), groundrec_embed::EmbedError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod embedder;
+mod error;
+mod hashing;
+#[cfg(feature = "rust-bert")]
+mod transformer;
+
+pub use embedder::{check_output, cosine_similarity, normalize_rows, Embedder};
+pub use error::{EmbedError, Result};
+pub use hashing::HashingEmbedder;
+#[cfg(feature = "rust-bert")]
+pub use transformer::{Device, LongText, Pooling, TransformerEmbedder, TransformerEmbedderBuilder};

@@ -1,0 +1,439 @@
+//! [`TransformerEmbedder`]: sentence-transformers model folders on rust-bert / libtorch.
+
+mod cache;
+mod folder;
+mod model;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ndarray::Array2;
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::embedder::{normalize_rows, Embedder};
+use crate::error::{EmbedError, Result};
+use cache::TextCache;
+use folder::ModelFolder;
+pub use folder::Pooling;
+use model::Network;
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Device {
+    /// The CPU (default).
+    #[default]
+    Cpu,
+    /// The CUDA device with this index; an error if it is not there.
+    Cuda(usize),
+    /// The first CUDA device when one is available, otherwise the CPU.
+    CudaIfAvailable,
+}
+
+/// What to do with texts longer than the model's maximum sequence length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LongText {
+    /// Keep the first `max_seq_length` tokens (what sentence-transformers does).
+    Truncate,
+    /// Split into windows of `max_seq_length` tokens that overlap by `overlap` tokens, embed each
+    /// window and average the window vectors (before normalisation).
+    Chunk {
+        /// Tokens shared by consecutive windows.
+        overlap: usize,
+    },
+}
+
+/// Options for [`TransformerEmbedder`]; made by [`TransformerEmbedder::builder`].
+#[derive(Debug, Clone)]
+pub struct TransformerEmbedderBuilder {
+    dir: PathBuf,
+    batch_size: usize,
+    max_seq_length: Option<usize>,
+    prefix: String,
+    long_text: LongText,
+    device: Device,
+    threads: Option<usize>,
+    cache_capacity: usize,
+    progress: bool,
+}
+
+impl TransformerEmbedderBuilder {
+    /// Texts per forward pass (default 32). Texts are sorted by length first, so each batch is
+    /// padded only to its own longest text.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+    /// Overrides `sentence_bert_config.json`'s `max_seq_length` (tokens, special tokens included).
+    pub fn max_seq_length(mut self, n: usize) -> Self {
+        self.max_seq_length = Some(n);
+        self
+    }
+    /// Text put in front of every input, e.g. `"query: "` or `"passage: "` for e5 models.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+    /// Truncate long texts (default) or embed them in overlapping chunks.
+    pub fn long_text(mut self, mode: LongText) -> Self {
+        self.long_text = mode;
+        self
+    }
+    /// Where to run (default CPU).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+    /// Intra-op threads for libtorch. This is a process-wide libtorch setting.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+    /// Keep up to `n` embeddings of recently seen texts (default 0: no cache).
+    pub fn cache_capacity(mut self, n: usize) -> Self {
+        self.cache_capacity = n;
+        self
+    }
+    /// Show a progress bar on long calls (default true; it is hidden when stderr is no terminal).
+    pub fn progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
+    }
+
+    /// Validates the options, reads the folder and loads the weights.
+    pub fn build(self) -> Result<TransformerEmbedder> {
+        if self.batch_size == 0 {
+            return Err(EmbedError::InvalidParam(
+                "batch_size must be at least 1".into(),
+            ));
+        }
+        if self.threads == Some(0) {
+            return Err(EmbedError::InvalidParam(
+                "threads must be at least 1".into(),
+            ));
+        }
+        let folder = ModelFolder::read(&self.dir)?;
+        let max_len = self
+            .max_seq_length
+            .or(folder.max_seq_length)
+            .unwrap_or(folder.max_positions)
+            .min(folder.max_positions);
+        if max_len < 8 {
+            return Err(EmbedError::InvalidParam(format!(
+                "max_seq_length {max_len} is too short (at least 8 tokens)"
+            )));
+        }
+        let stride = match self.long_text {
+            LongText::Truncate => 0,
+            LongText::Chunk { overlap } => {
+                if overlap + 4 > max_len / 2 {
+                    return Err(EmbedError::InvalidParam(format!(
+                        "chunk overlap {overlap} must be below half of max_seq_length {max_len} minus 4"
+                    )));
+                }
+                overlap
+            }
+        };
+        let mut tokenizer =
+            Tokenizer::from_file(&folder.tokenizer).map_err(|e| EmbedError::BadFile {
+                path: folder.tokenizer.clone(),
+                reason: e.to_string(),
+            })?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_len,
+                strategy: TruncationStrategy::LongestFirst,
+                stride,
+            }))
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+
+        if let Some(n) = self.threads {
+            tch::set_num_threads(n as i32);
+        }
+        let device = match self.device {
+            Device::Cpu => tch::Device::Cpu,
+            Device::Cuda(i) => {
+                if !tch::Cuda::is_available() || i >= tch::Cuda::device_count() as usize {
+                    return Err(EmbedError::InvalidParam(format!(
+                        "CUDA device {i} is not available"
+                    )));
+                }
+                tch::Device::Cuda(i)
+            }
+            Device::CudaIfAvailable => tch::Device::cuda_if_available(),
+        };
+        let network = Network::load(&folder, device)?;
+        Ok(TransformerEmbedder {
+            dir: self.dir,
+            tokenizer,
+            network: Mutex::new(network),
+            dim: 0,
+            pad_id: folder.pad_token_id,
+            max_seq_length: max_len,
+            normalize: folder.normalize,
+            pooling: folder.pooling,
+            batch_size: self.batch_size,
+            prefix: self.prefix,
+            chunk: matches!(self.long_text, LongText::Chunk { .. }),
+            cache: (self.cache_capacity > 0)
+                .then(|| Mutex::new(TextCache::new(self.cache_capacity))),
+            progress: self.progress,
+        }
+        .with_dim())
+    }
+}
+
+/// Sentence embeddings from a sentence-transformers model folder (as it comes from the hub):
+/// BERT, XLM-RoBERTa / RoBERTa and DistilBERT encoders, mean / CLS / max pooling, Dense and
+/// Normalize modules, `tokenizer.json` via the `tokenizers` crate.
+///
+/// Texts are de-duplicated, sorted by token length and run in batches padded per batch, with
+/// gradients off; the output keeps the input order.
+pub struct TransformerEmbedder {
+    dir: PathBuf,
+    tokenizer: Tokenizer,
+    network: Mutex<Network>,
+    dim: usize,
+    pad_id: i64,
+    max_seq_length: usize,
+    normalize: bool,
+    pooling: Vec<Pooling>,
+    batch_size: usize,
+    prefix: String,
+    chunk: bool,
+    cache: Option<Mutex<TextCache>>,
+    progress: bool,
+}
+
+impl std::fmt::Debug for TransformerEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransformerEmbedder")
+            .field("dir", &self.dir)
+            .field("dim", &self.dim)
+            .field("max_seq_length", &self.max_seq_length)
+            .field("pooling", &self.pooling)
+            .field("normalize", &self.normalize)
+            .field("batch_size", &self.batch_size)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One tokenized window of one unique text.
+struct Piece {
+    text: usize,
+    ids: Vec<u32>,
+}
+
+impl TransformerEmbedder {
+    /// Loads a model folder with default options (CPU, batch 32, truncation, no prefix).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::builder(dir).build()
+    }
+
+    /// Starts a builder for a model folder.
+    pub fn builder(dir: impl AsRef<Path>) -> TransformerEmbedderBuilder {
+        TransformerEmbedderBuilder {
+            dir: dir.as_ref().to_path_buf(),
+            batch_size: 32,
+            max_seq_length: None,
+            prefix: String::new(),
+            long_text: LongText::Truncate,
+            device: Device::Cpu,
+            threads: None,
+            cache_capacity: 0,
+            progress: true,
+        }
+    }
+
+    fn with_dim(mut self) -> Self {
+        self.dim = self.network.lock().map(|n| n.dim).unwrap_or(0);
+        self
+    }
+
+    /// Maximum tokens per text (or per chunk), special tokens included.
+    pub fn max_seq_length(&self) -> usize {
+        self.max_seq_length
+    }
+
+    /// The model folder this embedder was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of tokens each text turns into (after the prefix, special tokens included,
+    /// before truncation). Useful for statistics and for choosing `max_seq_length`.
+    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        let mut tok = self.tokenizer.clone();
+        tok.with_truncation(None)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let inputs: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
+        let enc = tok
+            .encode_batch(inputs, true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        Ok(enc.iter().map(|e| e.get_ids().len()).collect())
+    }
+
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Piece>> {
+        let inputs: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let mut pieces = Vec::with_capacity(encodings.len());
+        for (i, enc) in encodings.into_iter().enumerate() {
+            let overflow = if self.chunk {
+                enc.get_overflowing().clone()
+            } else {
+                Vec::new()
+            };
+            pieces.push(Piece {
+                text: i,
+                ids: enc.get_ids().to_vec(),
+            });
+            pieces.extend(overflow.into_iter().map(|o| Piece {
+                text: i,
+                ids: o.get_ids().to_vec(),
+            }));
+        }
+        Ok(pieces)
+    }
+
+    /// Embeds distinct texts that are not cached. Returns `texts.len() × dim`.
+    fn embed_distinct(&self, texts: &[&str]) -> Result<Array2<f32>> {
+        let mut pieces = self.tokenize(texts)?;
+        // Longest first: the first batch shows the peak memory at once, and padding stays small.
+        pieces.sort_by(|a, b| b.ids.len().cmp(&a.ids.len()).then(a.text.cmp(&b.text)));
+        let dim = self.dim;
+        let mut sums = Array2::<f32>::zeros((texts.len(), dim));
+        let mut counts = vec![0u32; texts.len()];
+        let bar = self.progress_bar(pieces.len());
+        let network = self
+            .network
+            .lock()
+            .map_err(|_| EmbedError::Backend("model lock poisoned".into()))?;
+        for batch in pieces.chunks(self.batch_size) {
+            let len = batch.iter().map(|p| p.ids.len()).max().unwrap_or(0).max(1);
+            let mut ids = vec![self.pad_id; batch.len() * len];
+            let mut mask = vec![0i64; batch.len() * len];
+            for (r, p) in batch.iter().enumerate() {
+                for (c, &id) in p.ids.iter().enumerate() {
+                    ids[r * len + c] = i64::from(id);
+                    mask[r * len + c] = 1;
+                }
+            }
+            let out = network.forward(&ids, &mask, batch.len(), len)?;
+            for (r, p) in batch.iter().enumerate() {
+                let row = &out[r * dim..(r + 1) * dim];
+                sums.row_mut(p.text)
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(s, v)| *s += v);
+                counts[p.text] += 1;
+            }
+            if let Some(b) = &bar {
+                b.inc(batch.len() as u64);
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        for (mut row, &c) in sums.rows_mut().into_iter().zip(&counts) {
+            if c > 1 {
+                row.mapv_inplace(|v| v / c as f32);
+            }
+        }
+        if self.normalize {
+            normalize_rows(&mut sums);
+        }
+        if let Some(pos) = sums.iter().position(|v| !v.is_finite()) {
+            return Err(EmbedError::Backend(format!(
+                "model produced a non-finite value for text {:?}",
+                texts[pos / dim.max(1)]
+            )));
+        }
+        Ok(sums)
+    }
+
+    fn progress_bar(&self, n: usize) -> Option<indicatif::ProgressBar> {
+        if !self.progress || n < 8 * self.batch_size {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(n as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "embedding {bar:40} {pos}/{len} texts  {per_sec}  eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    }
+}
+
+impl Embedder for TransformerEmbedder {
+    fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
+        let mut out = Array2::<f32>::zeros((texts.len(), self.dim));
+        // Unique texts, first occurrence order; each input points at its unique text.
+        let mut seen = std::collections::HashMap::<&str, usize>::new();
+        let mut unique: Vec<&str> = Vec::new();
+        let slot: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *seen.entry(*t).or_insert_with(|| {
+                    unique.push(t);
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
+        if let Some(cache) = &self.cache {
+            let cache = cache
+                .lock()
+                .map_err(|_| EmbedError::Backend("cache lock poisoned".into()))?;
+            for (v, t) in vectors.iter_mut().zip(&unique) {
+                *v = cache.get(t).map(|x| x.to_vec());
+            }
+        }
+        let todo: Vec<usize> = (0..unique.len())
+            .filter(|&i| vectors[i].is_none())
+            .collect();
+        if !todo.is_empty() {
+            let todo_texts: Vec<&str> = todo.iter().map(|&i| unique[i]).collect();
+            let fresh = self.embed_distinct(&todo_texts)?;
+            let mut cache = match &self.cache {
+                Some(c) => Some(
+                    c.lock()
+                        .map_err(|_| EmbedError::Backend("cache lock poisoned".into()))?,
+                ),
+                None => None,
+            };
+            for (&i, row) in todo.iter().zip(fresh.rows()) {
+                let v = row.to_vec();
+                if let Some(c) = cache.as_mut() {
+                    c.put(unique[i], &v);
+                }
+                vectors[i] = Some(v);
+            }
+        }
+        for (mut row, &s) in out.rows_mut().into_iter().zip(&slot) {
+            if let Some(v) = &vectors[s] {
+                row.iter_mut().zip(v).for_each(|(o, x)| *o = *x);
+            }
+        }
+        Ok(out)
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn normalized(&self) -> bool {
+        self.normalize
+    }
+}

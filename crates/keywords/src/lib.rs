@@ -1,0 +1,2 @@
+//! Keywords placeholder.
+#![deny(missing_docs)]

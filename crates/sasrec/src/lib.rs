@@ -1,0 +1,2 @@
+//! SASRec placeholder.
+#![deny(missing_docs)]
