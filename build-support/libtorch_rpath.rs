@@ -1,4 +1,5 @@
-//! Shared build script of the crates that link libtorch (embed, sasrec, the facade).
+//! Shared build script of the crates that link libtorch or may (embed, keywords through embed,
+//! sasrec, the facade). An rpath to a library that a binary does not use is harmless.
 //!
 //! torch-sys links libtorch dynamically but records no search path in the binaries, so test,
 //! example and bench executables would need `LD_LIBRARY_PATH`. This script adds an rpath to
@@ -8,12 +9,6 @@
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-changed=build.rs");
-    // groundrec-embed links libtorch only with its `rust-bert` feature; sasrec and the facade always.
-    let needs_torch = std::env::var_os("CARGO_FEATURE_RUST_BERT").is_some()
-        || std::env::var("CARGO_PKG_NAME").is_ok_and(|p| p != "groundrec-embed");
-    if !needs_torch {
-        return;
-    }
     let Some(libtorch) = std::env::var_os("LIBTORCH") else {
         return;
     };

@@ -56,10 +56,12 @@ impl KoreanAnalyzer {
                 reason: "dict.words is missing".into(),
             });
         }
-        let path = dir.to_str().ok_or_else(|| KeywordsError::MissingDictionary {
-            path: dir.to_path_buf(),
-            reason: "path is not valid UTF-8".into(),
-        })?;
+        let path = dir
+            .to_str()
+            .ok_or_else(|| KeywordsError::MissingDictionary {
+                path: dir.to_path_buf(),
+                reason: "path is not valid UTF-8".into(),
+            })?;
         let dictionary = load_dictionary(path).map_err(|e| KeywordsError::MissingDictionary {
             path: dir.to_path_buf(),
             reason: e.to_string(),

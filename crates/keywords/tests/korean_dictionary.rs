@@ -29,10 +29,21 @@ fn nouns_come_apart_from_their_particles() {
         .collect();
     assert_eq!(nouns, ["분수", "덧셈", "뺄셈", "강의"]);
     for m in &morphemes {
-        assert_eq!(&text[m.start..m.end], m.surface, "offsets point into the input");
+        assert_eq!(
+            &text[m.start..m.end],
+            m.surface,
+            "offsets point into the input"
+        );
     }
-    let particle = morphemes.iter().find(|m| m.surface == "의").expect("의 is its own morpheme");
-    assert!(particle.tag.starts_with('J'), "의 is a particle, got {}", particle.tag);
+    let particle = morphemes
+        .iter()
+        .find(|m| m.surface == "의")
+        .expect("의 is its own morpheme");
+    assert!(
+        particle.tag.starts_with('J'),
+        "의 is a particle, got {}",
+        particle.tag
+    );
 }
 
 #[test]

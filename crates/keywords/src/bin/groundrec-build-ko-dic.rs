@@ -20,7 +20,11 @@ const NOTICE: &str = include_str!("../../ko-dic/NOTICE.txt");
 
 fn run(src: PathBuf, out: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     if !src.join("matrix.def").is_file() {
-        return Err(format!("{} has no matrix.def: not a mecab-ko-dic source folder", src.display()).into());
+        return Err(format!(
+            "{} has no matrix.def: not a mecab-ko-dic source folder",
+            src.display()
+        )
+        .into());
     }
     let metadata: Metadata = serde_json::from_str(METADATA)?;
     let partial = out.with_extension("partial");
@@ -36,7 +40,10 @@ fn run(src: PathBuf, out: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
         .build_dictionary(&src, &partial)?;
     std::fs::remove_file(&freq)?;
     std::fs::write(partial.join("NOTICE.txt"), NOTICE)?;
-    std::fs::write(partial.join(".complete"), "mecab-ko-dic 2.1.1 via lindera-dictionary 6.2.0\n")?;
+    std::fs::write(
+        partial.join(".complete"),
+        "mecab-ko-dic 2.1.1 via lindera-dictionary 6.2.0\n",
+    )?;
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
