@@ -270,7 +270,7 @@ impl TransformerEmbedder {
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         let inputs: Vec<String> = texts
             .iter()
-            .map(|t| format!("{}{t}", self.prefix))
+            .map(|t| self.model_input(t))
             .collect();
         let enc = tok
             .encode_batch(inputs, true)
@@ -278,10 +278,16 @@ impl TransformerEmbedder {
         Ok(enc.iter().map(|e| e.get_ids().len()).collect())
     }
 
+    /// The string the tokenizer sees: prefix + text, stripped of surrounding whitespace as
+    /// sentence-transformers does.
+    fn model_input(&self, text: &str) -> String {
+        format!("{}{text}", self.prefix).trim().to_string()
+    }
+
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Piece>> {
         let inputs: Vec<String> = texts
             .iter()
-            .map(|t| format!("{}{t}", self.prefix))
+            .map(|t| self.model_input(t))
             .collect();
         let encodings = self
             .tokenizer
