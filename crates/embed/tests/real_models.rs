@@ -29,30 +29,60 @@ const PAIRS: &[(&str, &str)] = &[
     ("분수의 덧셈과 뺄셈", "Adding and subtracting fractions"),
     ("머신러닝 입문", "Introduction to machine learning"),
     ("초보자를 위한 한식 요리", "Korean cooking for beginners"),
-    ("고등학교 물리학: 뉴턴의 운동 법칙", "High school physics: Newton's laws of motion"),
+    (
+        "고등학교 물리학: 뉴턴의 운동 법칙",
+        "High school physics: Newton's laws of motion",
+    ),
     ("파이썬 프로그래밍 기초", "Python programming basics"),
-    ("세계사: 프랑스 혁명", "World history: the French Revolution"),
-    ("영어 회화 중급 과정", "Intermediate English conversation course"),
+    (
+        "세계사: 프랑스 혁명",
+        "World history: the French Revolution",
+    ),
+    (
+        "영어 회화 중급 과정",
+        "Intermediate English conversation course",
+    ),
     ("미적분학의 이해", "Understanding calculus"),
-    ("유기화학 실험 안전 수칙", "Safety rules for organic chemistry labs"),
+    (
+        "유기화학 실험 안전 수칙",
+        "Safety rules for organic chemistry labs",
+    ),
     ("피아노 연주를 위한 화성학", "Harmony for piano players"),
     ("데이터베이스 설계와 SQL", "Database design and SQL"),
-    ("주식 투자의 기본 원리", "Basic principles of stock investing"),
+    (
+        "주식 투자의 기본 원리",
+        "Basic principles of stock investing",
+    ),
     ("사진 촬영 구도 잡기", "Composition in photography"),
     ("한국 현대 문학 읽기", "Reading modern Korean literature"),
     ("세포 생물학과 유전자", "Cell biology and genes"),
     ("마케팅 전략 수립하기", "Building a marketing strategy"),
     ("요가로 시작하는 아침 운동", "Morning exercise with yoga"),
     ("기초 통계학과 확률", "Basic statistics and probability"),
-    ("웹 개발을 위한 자바스크립트", "JavaScript for web development"),
-    ("수채화 그리기 입문", "Getting started with watercolor painting"),
-    ("경제학 원론: 수요와 공급", "Principles of economics: supply and demand"),
+    (
+        "웹 개발을 위한 자바스크립트",
+        "JavaScript for web development",
+    ),
+    (
+        "수채화 그리기 입문",
+        "Getting started with watercolor painting",
+    ),
+    (
+        "경제학 원론: 수요와 공급",
+        "Principles of economics: supply and demand",
+    ),
     ("일본어 히라가나 배우기", "Learning Japanese hiragana"),
     ("선형대수와 행렬", "Linear algebra and matrices"),
     ("심리학 개론", "Introduction to psychology"),
-    ("기후 변화와 환경 보호", "Climate change and environmental protection"),
+    (
+        "기후 변화와 환경 보호",
+        "Climate change and environmental protection",
+    ),
     ("기타 코드 연습", "Guitar chord practice"),
-    ("회계 원리와 재무제표", "Accounting principles and financial statements"),
+    (
+        "회계 원리와 재무제표",
+        "Accounting principles and financial statements",
+    ),
     ("인공지능 윤리", "Ethics of artificial intelligence"),
     ("삼각형의 넓이 구하기", "Finding the area of a triangle"),
     ("효과적인 발표 기술", "Effective presentation skills"),
@@ -82,7 +112,10 @@ fn korean_titles_find_their_english_translations_with_e5() {
         }
     }
     let hit_rate = 1.0 - misses.len() as f64 / PAIRS.len() as f64;
-    assert!(hit_rate >= 0.9, "hit rate {hit_rate:.2}; misses: {misses:?}");
+    assert!(
+        hit_rate >= 0.9,
+        "hit rate {hit_rate:.2}; misses: {misses:?}"
+    );
 }
 
 #[test]
@@ -90,7 +123,11 @@ fn minilm_rows_are_unit_norm_and_ordered() {
     let m = minilm();
     assert_eq!(m.dim(), 384);
     assert!(m.normalized());
-    let texts = ["A cat sits on the mat.", "", "Stock markets fell sharply today."];
+    let texts = [
+        "A cat sits on the mat.",
+        "",
+        "Stock markets fell sharply today.",
+    ];
     let out = m.embed(&texts).expect("embed");
     assert_eq!(out.dim(), (3, 384));
     for row in out.rows() {
@@ -100,7 +137,9 @@ fn minilm_rows_are_unit_norm_and_ordered() {
     // Order is the input order: the same texts in reverse give the reversed rows.
     let rev = m.embed(&[texts[2], texts[1], texts[0]]).expect("embed");
     for i in 0..3 {
-        let d = (&out.row(i) - &rev.row(2 - i)).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
+        let d = (&out.row(i) - &rev.row(2 - i))
+            .mapv(f32::abs)
+            .fold(0.0f32, |a, &b| a.max(b));
         assert!(d < 1e-5, "row {i} differs by {d}");
     }
 }
@@ -121,7 +160,9 @@ fn batching_and_padding_do_not_change_vectors() {
     let single = minilm();
     for (i, t) in refs.iter().enumerate() {
         let alone = single.embed(&[t]).expect("embed one");
-        let d = (&batched.row(i) - &alone.row(0)).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
+        let d = (&batched.row(i) - &alone.row(0))
+            .mapv(f32::abs)
+            .fold(0.0f32, |a, &b| a.max(b));
         assert!(d < 1e-4, "text {i} differs by {d} when padded in a batch");
     }
 }
@@ -133,7 +174,9 @@ fn duplicates_get_identical_rows_and_cache_hits_match() {
         .progress(false)
         .build()
         .expect("loads");
-    let out = m.embed(&["same text", "other text", "same text"]).expect("embed");
+    let out = m
+        .embed(&["same text", "other text", "same text"])
+        .expect("embed");
     assert_eq!(out.row(0), out.row(2));
     let again = m.embed(&["other text"]).expect("cached");
     assert_eq!(again.row(0), out.row(1));
@@ -162,19 +205,34 @@ fn broken_folders_give_named_errors() {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("mkdir");
     let src = model("all-MiniLM-L6-v2");
-    for f in ["config.json", "modules.json", "sentence_bert_config.json", "model.safetensors"] {
+    for f in [
+        "config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "model.safetensors",
+    ] {
         std::fs::copy(src.join(f), tmp.join(f)).expect("copy");
     }
     std::fs::create_dir_all(tmp.join("1_Pooling")).expect("mkdir");
-    std::fs::copy(src.join("1_Pooling/config.json"), tmp.join("1_Pooling/config.json")).expect("copy");
+    std::fs::copy(
+        src.join("1_Pooling/config.json"),
+        tmp.join("1_Pooling/config.json"),
+    )
+    .expect("copy");
     let err = TransformerEmbedder::from_dir(&tmp).expect_err("no tokenizer");
-    assert!(matches!(&err, EmbedError::MissingFile { path, .. } if path.ends_with("tokenizer.json")), "{err}");
+    assert!(
+        matches!(&err, EmbedError::MissingFile { path, .. } if path.ends_with("tokenizer.json")),
+        "{err}"
+    );
 
     // Weights of a different shape than config.json describes.
     std::fs::copy(src.join("tokenizer.json"), tmp.join("tokenizer.json")).expect("copy");
     let config = std::fs::read_to_string(src.join("config.json")).expect("read");
-    std::fs::write(tmp.join("config.json"), config.replace("\"intermediate_size\": 1536", "\"intermediate_size\": 1000"))
-        .expect("write");
+    std::fs::write(
+        tmp.join("config.json"),
+        config.replace("\"intermediate_size\": 1536", "\"intermediate_size\": 1000"),
+    )
+    .expect("write");
     let err = TransformerEmbedder::from_dir(&tmp).expect_err("shape mismatch");
     assert!(matches!(err, EmbedError::WeightMismatch { .. }), "{err}");
 
@@ -191,7 +249,8 @@ fn broken_folders_give_named_errors() {
 #[test]
 fn vectors_match_sentence_transformers() {
     let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/reference_vectors.json")).expect("fixture parses");
+        serde_json::from_str(include_str!("fixtures/reference_vectors.json"))
+            .expect("fixture parses");
     let probes: Vec<&str> = fixture["probes"]
         .as_array()
         .expect("probes")
@@ -210,9 +269,15 @@ fn vectors_match_sentence_transformers() {
             .as_array()
             .expect("vectors")
             .iter()
-            .flat_map(|row| row.as_array().expect("row").iter().map(|v| v.as_f64().expect("number") as f32))
+            .flat_map(|row| {
+                row.as_array()
+                    .expect("row")
+                    .iter()
+                    .map(|v| v.as_f64().expect("number") as f32)
+            })
             .collect();
-        let reference = ndarray::Array2::from_shape_vec((probes.len(), e.dim()), reference).expect("shape");
+        let reference =
+            ndarray::Array2::from_shape_vec((probes.len(), e.dim()), reference).expect("shape");
         let sim = cosine_similarity(ours.view(), reference.view()).expect("same dim");
         for (i, probe) in probes.iter().enumerate() {
             assert!(

@@ -1,38 +1,44 @@
 //! Fair shuffling for groundrec, in the spirit of Spotify's shuffle: items of one group
 //! (cluster, category, teacher) are spread through a list instead of bunched together.
 //!
-//! Status: the list metrics are in place; the shuffles and the fair re-ranker follow.
+//! | function | what it guarantees | cost |
+//! | --- | --- | --- |
+//! | [`merge_shuffle`] | the fewest adjacent same-group pairs possible, `max(0, n_max − (n − n_max) − 1)` | `O(n)` |
+//! | [`spread`] / [`spread_nested`] | every group evenly spaced, gaps below [`SpreadParams::max_gap_bound`]; two levels (cluster, then teacher) | `O(n log n)` |
+//! | [`balanced_shuffle`] | Fiedler's column merge: at most one item of a group per column | `O(n + m)` |
+//! | [`FairRanker`] | re-ranks scored lists: window cap (at most `m` of a group in any `w` slots, whenever feasible), exposure targets in the top `k` | `O(n² g)` worst case |
+//! | [`push_back_recent`] | fewer repeats: recently shown items move down | `O(n log n)` |
+//!
+//! Every random choice takes a `seed` (ChaCha8): the same seed gives the same order on every
+//! platform. The [`metrics`] module measures lists: adjacent pairs, long runs, gaps against the
+//! ideal, exposure, NDCG and Kendall's tau against the score order.
 //!
 //! # Example
 //!
 //! ```
-//! use groundrec_shuffle::adjacent_same_group;
+//! use groundrec_shuffle::{merge_shuffle, metrics, spread, SpreadParams};
 //!
-//! let clumped = ["a", "a", "a", "b", "b", "c"];
-//! let spread = ["a", "b", "a", "c", "a", "b"];
-//! assert_eq!(adjacent_same_group(&clumped, |x| *x), 3);
-//! assert_eq!(adjacent_same_group(&spread, |x| *x), 0);
+//! // Lectures tagged with their cluster: four of "algebra", two of "poetry", one of "jazz".
+//! let lectures = vec![
+//!     ("algebra", 1), ("algebra", 2), ("algebra", 3), ("algebra", 4),
+//!     ("poetry", 5), ("poetry", 6), ("jazz", 7),
+//! ];
+//! let merged = merge_shuffle(lectures.clone(), |l| l.0, 42);
+//! assert_eq!(metrics::adjacent_same_group(&merged, |l| l.0), 0);
+//!
+//! let spread_out = spread(lectures, |l| l.0, SpreadParams::default(), 42);
+//! assert_eq!(spread_out.len(), 7);
 //! ```
 #![deny(missing_docs)]
 
-/// Number of neighbouring positions whose items belong to the same group.
-pub fn adjacent_same_group<T, G: PartialEq>(items: &[T], group: impl Fn(&T) -> G) -> usize {
-    items
-        .windows(2)
-        .filter(|w| group(&w[0]) == group(&w[1]))
-        .count()
-}
+mod error;
+mod groups;
+mod merge;
+pub mod metrics;
+mod rerank;
+mod spread;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn a_single_group_has_n_minus_one_adjacent_pairs(n in 0usize..50) {
-            let items = vec![7u8; n];
-            prop_assert_eq!(adjacent_same_group(&items, |x| *x), n.saturating_sub(1));
-        }
-    }
-}
+pub use error::{Result, ShuffleError};
+pub use merge::{merge_order, merge_shuffle};
+pub use rerank::{push_back_recent, FairRanker, RerankReport, Reranked};
+pub use spread::{balanced_shuffle, spread, spread_nested, SpreadParams};

@@ -268,10 +268,7 @@ impl TransformerEmbedder {
         let mut tok = self.tokenizer.clone();
         tok.with_truncation(None)
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let inputs: Vec<String> = texts
-            .iter()
-            .map(|t| self.model_input(t))
-            .collect();
+        let inputs: Vec<String> = texts.iter().map(|t| self.model_input(t)).collect();
         let enc = tok
             .encode_batch(inputs, true)
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
@@ -285,10 +282,7 @@ impl TransformerEmbedder {
     }
 
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Piece>> {
-        let inputs: Vec<String> = texts
-            .iter()
-            .map(|t| self.model_input(t))
-            .collect();
+        let inputs: Vec<String> = texts.iter().map(|t| self.model_input(t)).collect();
         let encodings = self
             .tokenizer
             .encode_batch(inputs, true)

@@ -1,0 +1,19 @@
+/// Everything that can go wrong in groundrec-shuffle.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShuffleError {
+    /// A parameter is out of its range.
+    #[error("invalid parameter: {0}")]
+    InvalidParam(String),
+    /// A score is NaN or infinite.
+    #[error("score of item {index} is not finite ({value})")]
+    NonFiniteScore {
+        /// Position of the item in the input.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = ShuffleError> = std::result::Result<T, E>;

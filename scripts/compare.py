@@ -1,0 +1,140 @@
+"""Runs groundrec and its Python peer alternately on the same data and settings.
+
+Called by scripts/compare (which first runs scripts/setup). Each capability has a `peer` and an
+`ours` command that print one JSON line as their last line of output; the runner alternates them
+for --rounds rounds (default 3; builds and warm-ups are not timed), reports the per-round figures
+and ends with exactly one line:
+
+    compare <capability>: ours <median seconds> peer <median seconds> speedup <peer/ours>
+
+The peers live in ../shared/anchors (override with GROUNDREC_ANCHORS). They are copied to
+target/compare/anchors first, because they write their inputs and outputs next to themselves.
+Their pinned Python packages are installed into .venv when missing.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "target", "compare")
+PY = sys.executable
+
+# The peers' pinned environment (../shared/anchors/README.md): torch stays at 2.4.0.
+PEER_PINS = {
+    "numpy": "numpy==2.4.6",
+    "scipy": "scipy==1.17.1",
+    "sklearn": "scikit-learn==1.9.1",
+    "threadpoolctl": "threadpoolctl==3.8.0",
+    "joblib": "joblib==1.6.0",
+    "transformers": "transformers==4.44.2",
+    "tokenizers": "tokenizers==0.19.1",
+    "huggingface_hub": "huggingface-hub==0.24.7",
+    "safetensors": "safetensors==0.8.0",
+    "sentence_transformers": "sentence-transformers==3.1.1",
+    "keybert": "keybert==0.9.0",
+}
+
+
+def log(msg):
+    print("[compare] " + msg, file=sys.stderr, flush=True)
+
+
+def ensure_peer_packages(modules):
+    missing = []
+    for m in modules:
+        try:
+            __import__(m)
+        except Exception:
+            missing.append(PEER_PINS[m])
+    if missing:
+        log("installing peer packages: " + " ".join(missing))
+        constraint = os.path.join(WORK, "torch-constraint.txt")
+        with open(constraint, "w") as f:
+            f.write("torch==2.4.0\n")
+        subprocess.check_call([PY, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               "-c", constraint] + missing)
+
+
+def anchors_dir():
+    src = os.environ.get("GROUNDREC_ANCHORS", os.path.join(ROOT, "..", "shared", "anchors"))
+    src = os.path.abspath(src)
+    if not os.path.isfile(os.path.join(src, "anchor_common.py")):
+        sys.exit("error: peer programs not found in %s (set GROUNDREC_ANCHORS)" % src)
+    dst = os.path.join(WORK, "anchors")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("results", "__pycache__"))
+    for dirpath, dirnames, filenames in os.walk(dst):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    return dst
+
+
+def run_json(cmd, cwd, env_extra=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    log("$ " + " ".join(cmd))
+    out = subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    lines = [l for l in out.strip().splitlines() if l.startswith("{")]
+    if not lines:
+        sys.exit("error: no JSON line from " + " ".join(cmd))
+    return json.loads(lines[-1])
+
+
+def cargo_bench(package, bench, args):
+    return ["cargo", "bench", "-q", "-p", package, "--bench", bench, "--"] + args
+
+
+def build(package, bench):
+    log("building %s bench %s (release, not timed)" % (package, bench))
+    subprocess.check_call(["cargo", "bench", "--no-run", "-q", "-p", package, "--bench", bench], cwd=ROOT)
+
+
+# ---------------------------------------------------------------- capabilities
+
+def embed(args, anchors):
+    ensure_peer_packages(["numpy", "transformers", "tokenizers", "sentence_transformers"])
+    model = os.path.join(ROOT, "models", "all-MiniLM-L6-v2")
+    texts = os.path.join(anchors, "out", "embed_texts_n%d_s42.txt" % args.n)
+    peer_cmd = [PY, "embed_st.py", "--n", str(args.n), "--batch-size", "32", "--threads", "2",
+                "--repeats", "1", "--model", model]
+    ours_cmd = cargo_bench("groundrec-embed", "embed_compare",
+                           ["--texts", texts, "--model", model, "--batch-size", "32",
+                            "--threads", "2", "--repeats", "1"])
+    build("groundrec-embed", "embed_compare")
+    peer = lambda: run_json(peer_cmd, anchors)["encode_s_median"]  # noqa: E731
+    ours = lambda: run_json(ours_cmd, ROOT)["encode_s_median"]  # noqa: E731
+    return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n
+
+
+CAPABILITIES = {"embed": embed}
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="scripts/compare")
+    ap.add_argument("capability", choices=sorted(CAPABILITIES))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
+    args = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    anchors = anchors_dir()
+    peer, ours, what = CAPABILITIES[args.capability](args, anchors)
+    peer_s, ours_s = [], []
+    for r in range(args.rounds):
+        # The peer goes first: it also writes the shared input files on its first round.
+        peer_s.append(peer())
+        ours_s.append(ours())
+        log("round %d: ours %.3f s, peer %.3f s" % (r + 1, ours_s[-1], peer_s[-1]))
+    o, p = statistics.median(ours_s), statistics.median(peer_s)
+    print("setting: " + what)
+    print("ours rounds (s): " + ", ".join("%.3f" % x for x in ours_s))
+    print("peer rounds (s): " + ", ".join("%.3f" % x for x in peer_s))
+    print("compare %s: ours %.3f peer %.3f speedup %.2f" % (args.capability, o, p, p / o))
+
+
+if __name__ == "__main__":
+    main()
