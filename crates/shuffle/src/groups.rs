@@ -1,10 +1,10 @@
 //! Grouping items by key, shared by the shuffles.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
 
 /// The random generator behind every shuffle: ChaCha8, so that a seed gives the same order on
 /// every platform and with every version of `rand`'s default generator.
@@ -13,19 +13,27 @@ pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
 }
 
 /// Indices of `items` grouped by key, groups in order of first appearance, indices ascending.
-pub(crate) fn group_indices<T, G: Hash + Eq>(
-    items: &[T],
-    key: impl Fn(&T) -> G,
-) -> Vec<Vec<usize>> {
-    let mut slot: HashMap<G, usize> = HashMap::new();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let next = groups.len();
-        let g = *slot.entry(key(item)).or_insert(next);
-        if g == next {
-            groups.push(Vec::new());
-        }
-        groups[g].push(i);
+///
+/// Two passes (group id per item, then exactly sized groups) with the Fx hash: grouping is the
+/// largest fixed cost of the shuffles, and keys here are small (ids, short strings).
+pub(crate) fn group_indices<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G) -> Vec<Vec<usize>> {
+    let mut slot: FxHashMap<G, u32> = FxHashMap::default();
+    let mut sizes: Vec<usize> = Vec::new();
+    let ids: Vec<u32> = items
+        .iter()
+        .map(|item| {
+            let next = sizes.len() as u32;
+            let g = *slot.entry(key(item)).or_insert(next);
+            if g == next {
+                sizes.push(0);
+            }
+            sizes[g as usize] += 1;
+            g
+        })
+        .collect();
+    let mut groups: Vec<Vec<usize>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    for (i, g) in ids.into_iter().enumerate() {
+        groups[g as usize].push(i);
     }
     groups
 }

@@ -1,6 +1,5 @@
 //! Merge shuffle: the fewest adjacent same-group pairs possible, in linear time.
 
-use std::collections::HashSet;
 use std::hash::Hash;
 
 use rand::seq::SliceRandom;
@@ -9,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::groups::{apply_order, group_indices, rng};
 
-const NIL: usize = usize::MAX;
+const NIL: u32 = u32::MAX;
 
 /// Shuffles `items` so that the number of neighbouring items of the same group is the smallest
 /// possible: `max(0, n_max - (n - n_max) - 1)` for `n` items whose largest group has `n_max`
@@ -32,6 +31,7 @@ pub fn merge_shuffle<T, G: Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> G, seed
 /// The permutation behind [`merge_shuffle`]: `order[i]` is the input index placed at position `i`.
 pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u64) -> Vec<usize> {
     let n = items.len();
+    assert!(n < NIL as usize, "merge_shuffle handles fewer than 2^32 - 1 items");
     let mut rng = rng(seed);
     let mut groups = group_indices(items, key);
     for g in &mut groups {
@@ -44,69 +44,63 @@ pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u6
         .collect();
     keyed.sort_unstable_by_key(|(len, tie, _)| (*len, *tie));
 
-    let head = n; // gap "at the front"
+    // Items are renumbered in merge order, so the items merged so far are exactly `0..a` and
+    // gap `v` is "at the front" (v = 0) or "after item v - 1": no lookup tables, fewer cache
+    // misses. `orig` maps the new numbers back to input indices.
+    let orig: Vec<usize> = keyed.iter().flat_map(|(_, _, g)| g.iter().copied()).collect();
+    let head = n as u32;
+    let gap = |v: usize| if v == 0 { head } else { (v - 1) as u32 };
     let mut next = vec![NIL; n + 1];
-    let mut members: Vec<usize> = Vec::with_capacity(n); // items merged so far, any order
-    let mut pos = vec![0usize; n]; // item -> index in `members`
-    let mut forced: Vec<usize> = Vec::new(); // gaps (after these items) that must be filled next
-
-    for (_, _, group) in keyed {
-        let a = members.len();
-        let b = group.len();
-        let gap_of = |v: usize, members: &[usize]| if v == 0 { head } else { members[v - 1] };
+    let mut forced: Vec<usize> = Vec::new(); // gaps (as v) that must be filled next, sorted
+    let mut marks = Marks::new(n + 1);
+    let mut a = 0usize;
+    for (b, _, _) in keyed {
+        let new_items = a as u32..(a + b) as u32;
         if b <= a + 1 {
             // Intersperse: the forced gaps first, then distinct random other gaps.
-            let mut forced_v: Vec<usize> = forced
+            let free = a + 1 - forced.len();
+            let picks = marks.sample(&mut rng, free, b - forced.len());
+            let gaps = forced
                 .iter()
-                .map(|&g| if g == head { 0 } else { pos[g] + 1 })
-                .collect();
-            forced_v.sort_unstable();
-            let free = a + 1 - forced_v.len();
-            let picks = floyd_sample(&mut rng, free, b - forced_v.len());
-            let mut gaps: Vec<usize> = forced_v.iter().map(|&v| gap_of(v, &members)).collect();
-            gaps.extend(
-                picks
-                    .into_iter()
-                    .map(|u| gap_of(skip_forced(u, &forced_v), &members)),
-            );
-            for (&gap, &item) in gaps.iter().zip(&group) {
-                next[item] = next[gap];
-                next[gap] = item;
+                .copied()
+                .chain(picks.into_iter().map(|u| skip_forced(u, &forced)));
+            for (v, item) in gaps.zip(new_items) {
+                let g = gap(v) as usize;
+                next[item as usize] = next[g];
+                next[g] = item;
             }
             forced.clear();
         } else {
             // Interleave: every gap gets base or base + 1 items, the larger share at random gaps.
             let gaps = a + 1;
             let base = b / gaps;
-            let extra: HashSet<usize> =
-                floyd_sample(&mut rng, gaps, b % gaps).into_iter().collect();
+            marks.sample(&mut rng, gaps, b % gaps);
             forced.clear();
-            let mut it = group.iter().copied();
+            let mut item = a as u32;
             for v in 0..gaps {
-                let gap = gap_of(v, &members);
-                let count = base + usize::from(extra.contains(&v));
-                let chain: Vec<usize> = it.by_ref().take(count).collect();
-                if let (Some(&first), Some(&last)) = (chain.first(), chain.last()) {
-                    next[last] = next[gap];
-                    for w in chain.windows(2) {
-                        next[w[0]] = w[1];
-                        forced.push(w[0]);
-                    }
-                    next[gap] = first;
+                let count = base + usize::from(marks.is_marked(v));
+                if count == 0 {
+                    continue;
                 }
+                let g = gap(v) as usize;
+                let (first, last) = (item, item + count as u32 - 1);
+                next[last as usize] = next[g];
+                for x in first..last {
+                    next[x as usize] = x + 1;
+                    forced.push(x as usize + 1); // the gap after x, as v
+                }
+                next[g] = first;
+                item += count as u32;
             }
         }
-        for &item in &group {
-            pos[item] = members.len();
-            members.push(item);
-        }
+        a += b;
     }
 
     let mut order = Vec::with_capacity(n);
-    let mut cur = next[head];
+    let mut cur = next[n];
     while cur != NIL {
-        order.push(cur);
-        cur = next[cur];
+        order.push(orig[cur as usize]);
+        cur = next[cur as usize];
     }
     order
 }
@@ -127,18 +121,43 @@ fn skip_forced(u: usize, forced: &[usize]) -> usize {
     u + lo
 }
 
-/// `k` distinct values from `0..m`, uniformly (Floyd's algorithm), in `O(k)` expected time.
-pub(crate) fn floyd_sample(rng: &mut ChaCha8Rng, m: usize, k: usize) -> Vec<usize> {
-    debug_assert!(k <= m);
-    let mut chosen = HashSet::with_capacity(k);
-    let mut out = Vec::with_capacity(k);
-    for j in m - k..m {
-        let t = rng.gen_range(0..=j);
-        let pick = if chosen.contains(&t) { j } else { t };
-        chosen.insert(pick);
-        out.push(pick);
+/// Scratch marks for sampling without replacement: a value is marked when its stamp equals the
+/// current epoch, so clearing is free and no hashing is needed.
+struct Marks {
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl Marks {
+    fn new(size: usize) -> Self {
+        Self {
+            stamp: vec![0; size],
+            epoch: 0,
+        }
     }
-    out
+
+    fn is_marked(&self, v: usize) -> bool {
+        self.stamp[v] == self.epoch
+    }
+
+    /// `k` distinct values from `0..m`, uniformly (Floyd's algorithm), `O(k)`; they stay marked
+    /// until the next call.
+    fn sample(&mut self, rng: &mut ChaCha8Rng, m: usize, k: usize) -> Vec<usize> {
+        debug_assert!(k <= m && m <= self.stamp.len());
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.fill(0);
+            self.epoch = 1;
+        }
+        let mut out = Vec::with_capacity(k);
+        for j in m - k..m {
+            let t = rng.gen_range(0..=j);
+            let pick = if self.is_marked(t) { j } else { t };
+            self.stamp[pick] = self.epoch;
+            out.push(pick);
+        }
+        out
+    }
 }
 
 #[cfg(test)]

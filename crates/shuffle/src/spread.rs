@@ -54,27 +54,57 @@ impl SpreadParams {
 }
 
 /// Positions in `[0, 1)`-ish for a group whose items are already in their within-group order.
-fn place(group: &[usize], jitter: f64, rng: &mut ChaCha8Rng, keyed: &mut Vec<(f64, u32, usize)>) {
+fn place(group: &[usize], jitter: f64, rng: &mut ChaCha8Rng, keyed: &mut Vec<(f64, usize)>) {
     let k = group.len() as f64;
     let offset: f64 = rng.gen();
     for (i, &item) in group.iter().enumerate() {
         let wiggle = jitter * (rng.gen::<f64>() - 0.5);
-        keyed.push(((i as f64 + offset + wiggle) / k, rng.gen(), item));
+        keyed.push(((i as f64 + offset + wiggle) / k, item));
     }
 }
 
-fn spread_order_of(
-    groups: Vec<Vec<usize>>,
-    params: SpreadParams,
-    rng: &mut ChaCha8Rng,
-) -> Vec<usize> {
+/// Items ordered by position (ties by index): a bucket sort, `O(n)` expected, since positions
+/// spread over their range by construction.
+fn order_by_position(keyed: Vec<(f64, usize)>) -> Vec<usize> {
+    let n = keyed.len();
+    if n < 2 {
+        return keyed.into_iter().map(|(_, i)| i).collect();
+    }
+    let (lo, hi) = keyed
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(p, _)| (lo.min(p), hi.max(p)));
+    let scale = if hi > lo { n as f64 / (hi - lo) } else { 0.0 };
+    let bucket = |p: f64| (((p - lo) * scale) as usize).min(n - 1);
+    let mut start = vec![0usize; n + 1];
+    for &(p, _) in &keyed {
+        start[bucket(p) + 1] += 1;
+    }
+    for b in 0..n {
+        start[b + 1] += start[b];
+    }
+    let mut fill = start.clone();
+    let mut sorted = vec![(0.0f64, 0usize); n];
+    for (p, i) in keyed {
+        let b = bucket(p);
+        sorted[fill[b]] = (p, i);
+        fill[b] += 1;
+    }
+    for b in 0..n {
+        let part = &mut sorted[start[b]..start[b + 1]];
+        if part.len() > 1 {
+            part.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        }
+    }
+    sorted.into_iter().map(|(_, i)| i).collect()
+}
+
+fn spread_order_of(groups: Vec<Vec<usize>>, params: SpreadParams, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let n = groups.iter().map(Vec::len).sum();
     let mut keyed = Vec::with_capacity(n);
     for g in &groups {
         place(g, params.jitter, rng, &mut keyed);
     }
-    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    keyed.into_iter().map(|(_, _, i)| i).collect()
+    order_by_position(keyed)
 }
 
 /// Spreads each group's items evenly through the list (Spotify's 2014 shuffle): a group of `k`
