@@ -1,19 +1,52 @@
-//! k-means for groundrec: clustering item embeddings (k-means++, Lloyd on GEMM, spherical
-//! k-means for cosine, choosing k).
+//! k-means for groundrec: clustering item embeddings, fast, in pure Rust.
 //!
-//! Status: the metric helpers are in place; the estimator follows.
+//! - [`KMeans::params`] → [`KMeansParams`] (builder) → [`KMeansValidParams`] (checked) →
+//!   [`KMeansModel`] (centroids, labels, inertia, iterations, convergence; serde).
+//! - Greedy k-means++ initialisation (`2 + ⌊ln k⌋` local trials), Lloyd iterations whose
+//!   distances come from ‖x‖² − 2·x·cᵀ + ‖c‖² with one GEMM per chunk of rows
+//!   (`matrixmultiply` through ndarray), rows in parallel with rayon, mini-batch k-means.
+//! - [`Metric::Cosine`] runs spherical k-means for sentence embeddings.
+//! - Semantics follow scikit-learn's `KMeans`: inertia is a *sum* of squared distances, `tol`
+//!   is relative to the mean per-feature variance, labels come from a final assignment to the
+//!   final centroids, empty clusters take the points farthest from their centres.
+//! - The same seed gives the same model whatever the thread count: work is split into a fixed
+//!   number of row blocks and partial sums are added in block order.
+//! - Memory beyond the data is `O(n + k·d + chunk·k)`: no `n × k` matrix is ever built
+//!   (except by [`KMeansModel::transform`], whose output is that matrix).
+//!
+//! Why these libraries: ndarray is the workspace's matrix type; its GEMM (`matrixmultiply`)
+//! is pure Rust and fast on f32 and f64; rayon gives data parallelism without unsafe code.
 //!
 //! # Example
 //!
 //! ```
-//! use groundrec_kmeans::inertia;
+//! use groundrec_kmeans::{KMeans, Metric};
 //! use ndarray::array;
 //!
-//! let x = array![[0.0f32, 0.0], [2.0, 0.0]];
-//! let centroids = array![[1.0f32, 0.0]];
-//! assert_eq!(inertia(x.view(), centroids.view(), &[0, 0]), 2.0);
+//! let x = array![[0.0f32, 0.1], [0.1, 0.0], [5.0, 5.1], [5.1, 5.0]];
+//! let model = KMeans::params(2).seed(7).fit(&x.view())?;
+//! assert_eq!(model.labels()[0], model.labels()[1]);
+//! assert_ne!(model.labels()[0], model.labels()[2]);
+//! assert_eq!(model.predict(&array![[4.9f32, 5.2]].view())?, vec![model.labels()[2]]);
+//!
+//! let spherical = KMeans::params(2).metric(Metric::Cosine).fit(&x.view())?;
+//! assert_eq!(spherical.k(), 2);
+//! # Ok::<(), groundrec_kmeans::KMeansError>(())
 //! ```
 #![deny(missing_docs)]
+
+mod error;
+mod fit;
+mod float;
+mod init;
+mod linalg;
+mod model;
+mod params;
+
+pub use error::{KMeansError, Result};
+pub use float::KFloat;
+pub use model::KMeansModel;
+pub use params::{Algorithm, Init, KMeans, KMeansParams, KMeansValidParams, Metric};
 
 use ndarray::ArrayView2;
 
@@ -32,16 +65,35 @@ pub fn inertia(x: ArrayView2<'_, f32>, centroids: ArrayView2<'_, f32>, labels: &
         .sum()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::Array2;
-
-    #[test]
-    fn inertia_is_zero_when_rows_sit_on_their_centroids() {
-        let x = Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f32);
-        let labels: Vec<usize> = (0..4).collect();
-        assert_eq!(inertia(x.view(), x.view(), &labels), 0.0);
-        assert!(inertia(x.view(), x.view(), &[1, 1, 1, 1]) > 0.0);
+/// Adjusted Rand index between two labelings of the same points (1.0 = identical partitions up
+/// to renaming, about 0 for independent ones). Used to check clusterings against known groups.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
+    use std::collections::HashMap;
+    let n = a.len().min(b.len());
+    let pairs = |c: f64| c * (c - 1.0) / 2.0;
+    let mut joint: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut ca: HashMap<usize, f64> = HashMap::new();
+    let mut cb: HashMap<usize, f64> = HashMap::new();
+    for i in 0..n {
+        *joint.entry((a[i], b[i])).or_default() += 1.0;
+        *ca.entry(a[i]).or_default() += 1.0;
+        *cb.entry(b[i]).or_default() += 1.0;
+    }
+    let index: f64 = joint.values().map(|&c| pairs(c)).sum();
+    let sa: f64 = ca.values().map(|&c| pairs(c)).sum();
+    let sb: f64 = cb.values().map(|&c| pairs(c)).sum();
+    let total = pairs(n as f64);
+    if total == 0.0 {
+        return 1.0;
+    }
+    let expected = sa * sb / total;
+    let max = (sa + sb) / 2.0;
+    if max == expected {
+        1.0
+    } else {
+        (index - expected) / (max - expected)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,17 +17,31 @@ fn mixes() -> Vec<(&'static str, Vec<usize>)> {
     let zipf: Vec<usize> = {
         let w: Vec<f64> = (1..=20).map(|r| 1.0 / r as f64).collect();
         let t: f64 = w.iter().sum();
-        let mut s: Vec<usize> = w.iter().map(|x| (500.0 * x / t).round().max(1.0) as usize).collect();
+        let mut s: Vec<usize> = w
+            .iter()
+            .map(|x| (500.0 * x / t).round().max(1.0) as usize)
+            .collect();
         let diff = 500 - s.iter().sum::<usize>() as i64;
         s[0] = (s[0] as i64 + diff) as usize;
         s
     };
-    let dominant: Vec<usize> = std::iter::once(200).chain(std::iter::repeat_n(300 / 19, 18)).chain(std::iter::once(300 - 18 * (300 / 19))).collect();
-    vec![("uniform (20 x 25)", vec![25; 20]), ("Zipf (20 groups)", zipf), ("one dominant (40 %)", dominant)]
+    let dominant: Vec<usize> = std::iter::once(200)
+        .chain(std::iter::repeat_n(300 / 19, 18))
+        .chain(std::iter::once(300 - 18 * (300 / 19)))
+        .collect();
+    vec![
+        ("uniform (20 x 25)", vec![25; 20]),
+        ("Zipf (20 groups)", zipf),
+        ("one dominant (40 %)", dominant),
+    ]
 }
 
 fn items(sizes: &[usize]) -> Vec<(usize, usize)> {
-    sizes.iter().enumerate().flat_map(|(g, &s)| (0..s).map(move |i| (g, i))).collect()
+    sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(g, &s)| (0..s).map(move |i| (g, i)))
+        .collect()
 }
 
 type Shuffler = fn(Vec<(usize, usize)>, u64) -> Vec<(usize, usize)>;
@@ -43,7 +57,9 @@ fn main() {
     }
     let algos: Vec<(&str, Shuffler)> = vec![
         ("Fisher-Yates", fisher_yates),
-        ("spread (jitter 0.3)", |v, s| spread(v, |x| x.0, SpreadParams::default(), s)),
+        ("spread (jitter 0.3)", |v, s| {
+            spread(v, |x| x.0, SpreadParams::default(), s)
+        }),
         ("balanced (Fiedler)", |v, s| balanced_shuffle(v, |x| x.0, s)),
         ("merge", |v, s| merge_shuffle(v, |x| x.0, s)),
     ];
@@ -66,7 +82,13 @@ fn main() {
                 }
             }
             let k = SEEDS as f64;
-            println!("| {mix} | {name} | {:.1} | {:.2} | {:.3} | {:.2} |", adj / k, runs / k, minr / k, maxr / k);
+            println!(
+                "| {mix} | {name} | {:.1} | {:.2} | {:.3} | {:.2} |",
+                adj / k,
+                runs / k,
+                minr / k,
+                maxr / k
+            );
         }
         println!("| {mix} | (lower bound) | {bound} | 0 | | |");
     }
@@ -86,7 +108,9 @@ fn main() {
             .collect();
         list.sort_by(|a, b| b.1.total_cmp(&a.1));
         adj0 += adjacent_same_group(&list, |x| x.0) as f64;
-        let r = ranker.rerank(list, |x| x.1, |x| x.0).expect("finite scores");
+        let r = ranker
+            .rerank(list, |x| x.1, |x| x.0)
+            .expect("finite scores");
         adj1 += adjacent_same_group(&r.items, |x| x.0) as f64;
         viol += r.report.window_violations as f64;
         ndcg += r.report.ndcg;
@@ -94,5 +118,11 @@ fn main() {
     }
     let k = SEEDS as f64;
     println!("| by score | {:.1} | - | 1.000 | 1.000 |", adj0 / k);
-    println!("| FairRanker | {:.1} | {:.2} | {:.3} | {:.3} |", adj1 / k, viol / k, ndcg / k, tau / k);
+    println!(
+        "| FairRanker | {:.1} | {:.2} | {:.3} | {:.3} |",
+        adj1 / k,
+        viol / k,
+        ndcg / k,
+        tau / k
+    );
 }

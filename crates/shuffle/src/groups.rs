@@ -16,7 +16,10 @@ pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
 ///
 /// Two passes (group id per item, then exactly sized groups) with the Fx hash: grouping is the
 /// largest fixed cost of the shuffles, and keys here are small (ids, short strings).
-pub(crate) fn group_indices<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G) -> Vec<Vec<usize>> {
+pub(crate) fn group_indices<T, G: Hash + Eq>(
+    items: &[T],
+    key: impl Fn(&T) -> G,
+) -> Vec<Vec<usize>> {
     let mut slot: FxHashMap<G, u32> = FxHashMap::default();
     let mut sizes: Vec<usize> = Vec::new();
     let ids: Vec<u32> = items

@@ -31,7 +31,10 @@ pub fn merge_shuffle<T, G: Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> G, seed
 /// The permutation behind [`merge_shuffle`]: `order[i]` is the input index placed at position `i`.
 pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u64) -> Vec<usize> {
     let n = items.len();
-    assert!(n < NIL as usize, "merge_shuffle handles fewer than 2^32 - 1 items");
+    assert!(
+        n < NIL as usize,
+        "merge_shuffle handles fewer than 2^32 - 1 items"
+    );
     let mut rng = rng(seed);
     let mut groups = group_indices(items, key);
     for g in &mut groups {
@@ -47,7 +50,10 @@ pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u6
     // Items are renumbered in merge order, so the items merged so far are exactly `0..a` and
     // gap `v` is "at the front" (v = 0) or "after item v - 1": no lookup tables, fewer cache
     // misses. `orig` maps the new numbers back to input indices.
-    let orig: Vec<usize> = keyed.iter().flat_map(|(_, _, g)| g.iter().copied()).collect();
+    let orig: Vec<usize> = keyed
+        .iter()
+        .flat_map(|(_, _, g)| g.iter().copied())
+        .collect();
     let head = n as u32;
     let gap = |v: usize| if v == 0 { head } else { (v - 1) as u32 };
     let mut next = vec![NIL; n + 1];

@@ -72,7 +72,9 @@ fn order_by_position(keyed: Vec<(f64, usize)>) -> Vec<usize> {
     }
     let (lo, hi) = keyed
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(p, _)| (lo.min(p), hi.max(p)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(p, _)| {
+            (lo.min(p), hi.max(p))
+        });
     let scale = if hi > lo { n as f64 / (hi - lo) } else { 0.0 };
     let bucket = |p: f64| (((p - lo) * scale) as usize).min(n - 1);
     let mut start = vec![0usize; n + 1];
@@ -98,7 +100,11 @@ fn order_by_position(keyed: Vec<(f64, usize)>) -> Vec<usize> {
     sorted.into_iter().map(|(_, i)| i).collect()
 }
 
-fn spread_order_of(groups: Vec<Vec<usize>>, params: SpreadParams, rng: &mut ChaCha8Rng) -> Vec<usize> {
+fn spread_order_of(
+    groups: Vec<Vec<usize>>,
+    params: SpreadParams,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let n = groups.iter().map(Vec::len).sum();
     let mut keyed = Vec::with_capacity(n);
     for g in &groups {

@@ -1,0 +1,42 @@
+/// Everything that can go wrong in groundrec-kmeans.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KMeansError {
+    /// The data has no rows.
+    #[error("the data has no rows")]
+    EmptyInput,
+    /// The data has no columns.
+    #[error("the data has no columns")]
+    NoColumns,
+    /// A value is NaN or infinite.
+    #[error("row {row} holds a NaN or infinite value")]
+    NonFinite {
+        /// The first row with a bad value.
+        row: usize,
+    },
+    /// k is zero.
+    #[error("k must be at least 1")]
+    ZeroK,
+    /// More clusters than rows.
+    #[error("k = {k} is larger than the number of rows n = {n}")]
+    KGreaterThanN {
+        /// Requested clusters.
+        k: usize,
+        /// Rows in the data.
+        n: usize,
+    },
+    /// Widths that must agree do not.
+    #[error("dimension mismatch: expected {expected} columns, got {got}")]
+    DimensionMismatch {
+        /// Columns required.
+        expected: usize,
+        /// Columns given.
+        got: usize,
+    },
+    /// A parameter is out of range.
+    #[error("invalid parameter: {0}")]
+    InvalidParam(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = KMeansError> = std::result::Result<T, E>;
