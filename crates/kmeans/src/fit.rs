@@ -177,9 +177,9 @@ fn lloyd<F: KFloat>(
         }
         relocate_empty(x, &labels, &dists, &mut sums, &mut counts);
         let mut new_centers = Array2::<F>::zeros((k, d));
-        for j in 0..k {
-            if counts[j] > 0 {
-                let inv = 1.0 / counts[j] as f64;
+        for (j, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                let inv = 1.0 / count as f64;
                 for (c, &s) in new_centers.row_mut(j).iter_mut().zip(sums.row(j)) {
                     *c = f(s * inv);
                 }
