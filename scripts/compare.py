@@ -108,10 +108,41 @@ def embed(args, anchors):
     build("groundrec-embed", "embed_compare")
     peer = lambda: run_json(peer_cmd, anchors)["encode_s_median"]  # noqa: E731
     ours = lambda: run_json(ours_cmd, ROOT)["encode_s_median"]  # noqa: E731
-    return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n
+    return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n, None
 
 
-CAPABILITIES = {"embed": embed}
+def kmeans(args, anchors):
+    ensure_peer_packages(["numpy", "scipy", "sklearn", "threadpoolctl", "joblib"])
+    common = ["--n", str(args.n_rows), "--d", "384", "--k", "64", "--k-true", "64", "--seed", "0",
+              "--threads", "2", "--max-iter", "100", "--tol", "1e-4", "--repeats", "1"]
+    peer_cmd = [PY, "kmeans_sklearn.py", "--no-save"] + common
+    ours_cmd = cargo_bench("groundrec-kmeans", "kmeans_compare", common)
+    build("groundrec-kmeans", "kmeans_compare")
+    quality = {}
+
+    def peer():
+        r = run_json(peer_cmd, anchors)
+        quality["peer"] = r
+        return r["fit_s_median"]
+
+    def ours():
+        r = run_json(ours_cmd, ROOT)
+        quality["ours"] = r
+        return r["fit_s_median"]
+
+    def report():
+        o, p = quality["ours"], quality["peer"]
+        print("inertia: ours %.1f peer %.1f (ours/peer - 1 = %+.3f %%)"
+              % (o["inertia"], p["inertia"], 100.0 * (o["inertia"] / p["inertia"] - 1.0)))
+        print("iterations: ours %d peer %d; ARI vs true labels: ours %.4f peer %.4f"
+              % (o["n_iter"], p["n_iter"], o["ari_vs_true"], p["ari_vs_true"]))
+        print("peer k-means++ alone: %.3f s" % p["kmeanspp_init_s_median"])
+
+    return peer, ours, "n=%d, d=384, 64 true centres, k=64, k-means++, n_init 1, max_iter 100, " \
+        "tol 1e-4, 2 threads, float32" % args.n_rows, report
+
+
+CAPABILITIES = {"embed": embed, "kmeans": kmeans}
 
 
 def main():
@@ -119,10 +150,11 @@ def main():
     ap.add_argument("capability", choices=sorted(CAPABILITIES))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
+    ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     anchors = anchors_dir()
-    peer, ours, what = CAPABILITIES[args.capability](args, anchors)
+    peer, ours, what, report = CAPABILITIES[args.capability](args, anchors)
     peer_s, ours_s = [], []
     for r in range(args.rounds):
         # The peer goes first: it also writes the shared input files on its first round.
@@ -131,6 +163,8 @@ def main():
         log("round %d: ours %.3f s, peer %.3f s" % (r + 1, ours_s[-1], peer_s[-1]))
     o, p = statistics.median(ours_s), statistics.median(peer_s)
     print("setting: " + what)
+    if report:
+        report()
     print("ours rounds (s): " + ", ".join("%.3f" % x for x in ours_s))
     print("peer rounds (s): " + ", ".join("%.3f" % x for x in peer_s))
     print("compare %s: ours %.3f peer %.3f speedup %.2f" % (args.capability, o, p, p / o))

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 use crate::error::{KMeansError, Result};
 use crate::float::{check_data, f, to64, KFloat};
 use crate::init::{kmeans_plusplus, random_rows};
-use crate::linalg::{argmin, assign, blocks, for_each_distance_row, normalize_rows, row_norms};
+use crate::linalg::{
+    argmin, assign, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
+};
 use crate::model::KMeansModel;
 use crate::params::{Algorithm, Init, KMeansParams, Metric};
 
@@ -139,6 +141,11 @@ fn lloyd<F: KFloat>(
                     inertia: 0.0,
                 };
                 let mut changed = 0;
+                // Row sums go into a chunk-local buffer of the data's type (vectorised adds),
+                // flushed into the block's f64 sums every CHUNK rows.
+                let mut local = Array2::<F>::zeros((k, d));
+                let mut touched = vec![false; k];
+                let mut rows_in_local = 0;
                 for_each_distance_row(x, x_norms, &cv, &c_norms, range, |row, dr| {
                     let (j, v) = argmin(dr);
                     let i = row - range.0;
@@ -149,11 +156,20 @@ fn lloyd<F: KFloat>(
                     dis[i] = v;
                     part.inertia += to64(v);
                     part.counts[j] += 1;
-                    let mut srow = part.sums.row_mut(j);
-                    for (s, &xv) in srow.iter_mut().zip(x.row(row)) {
-                        *s += to64(xv);
+                    touched[j] = true;
+                    let xr = x.row(row);
+                    let mut lr = local.row_mut(j);
+                    match (lr.as_slice_mut(), xr.as_slice()) {
+                        (Some(l), Some(xs)) => l.iter_mut().zip(xs).for_each(|(a, &b)| *a = *a + b),
+                        _ => lr.iter_mut().zip(xr.iter()).for_each(|(a, &b)| *a = *a + b),
+                    }
+                    rows_in_local += 1;
+                    if rows_in_local == CHUNK {
+                        flush(&mut local, &mut touched, &mut part.sums);
+                        rows_in_local = 0;
                     }
                 });
+                flush(&mut local, &mut touched, &mut part.sums);
                 (changed, part)
             })
             .collect();
@@ -206,6 +222,19 @@ fn lloyd<F: KFloat>(
     KMeansModel::new(
         centers, labels, inertia, n_iter, converged, p.metric, history,
     )
+}
+
+/// Adds the touched rows of a chunk-local sum buffer into f64 sums and clears them.
+fn flush<F: KFloat>(local: &mut Array2<F>, touched: &mut [bool], sums: &mut Array2<f64>) {
+    for (j, t) in touched.iter_mut().enumerate() {
+        if *t {
+            for (s, l) in sums.row_mut(j).iter_mut().zip(local.row_mut(j).iter_mut()) {
+                *s += to64(*l);
+                *l = F::zero();
+            }
+            *t = false;
+        }
+    }
 }
 
 /// Empty clusters take the points farthest from their centres (as scikit-learn does).

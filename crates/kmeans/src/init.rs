@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::float::{to64, KFloat};
-use crate::linalg::{blocks, for_each_distance_row, row_norms};
+use crate::linalg::{blocks, dot, row_norms};
 
 /// `k` distinct rows, uniformly.
 pub(crate) fn random_rows<F: KFloat>(
@@ -34,10 +34,7 @@ pub(crate) fn kmeans_plusplus<F: KFloat>(
     let mut centers = Array2::<F>::zeros((k, x.ncols()));
     let first = rng.gen_range(0..n);
     centers.row_mut(0).assign(&x.row(first));
-    let mut closest = distances_to(x, x_norms, &x.select(Axis(0), &[first]))
-        .into_iter()
-        .map(|d| d[0])
-        .collect::<Vec<f64>>();
+    let mut closest = distances_to(x, x_norms, &x.select(Axis(0), &[first]));
     let mut potential: f64 = closest.iter().sum();
     let mut cumsum = vec![0.0f64; n];
     for c in 1..k {
@@ -60,9 +57,12 @@ pub(crate) fn kmeans_plusplus<F: KFloat>(
             .par_iter()
             .map(|&(s, e)| {
                 let mut p = vec![0.0f64; trials];
-                for (dr, &cl) in d[s..e].iter().zip(&closest[s..e]) {
-                    for (t, pt) in p.iter_mut().enumerate() {
-                        *pt += dr[t].min(cl);
+                for (dr, &cl) in d[s * trials..e * trials]
+                    .chunks_exact(trials)
+                    .zip(&closest[s..e])
+                {
+                    for (pt, &dv) in p.iter_mut().zip(dr) {
+                        *pt += dv.min(cl);
                     }
                 }
                 p
@@ -80,26 +80,39 @@ pub(crate) fn kmeans_plusplus<F: KFloat>(
         potential = pots[best];
         closest
             .par_iter_mut()
-            .zip(d.par_iter())
+            .zip(d.par_chunks(trials))
             .for_each(|(cl, dr)| *cl = cl.min(dr[best]));
         centers.row_mut(c).assign(&x.row(candidates[best]));
     }
     centers
 }
 
-/// Squared distances (f64) of every row of `x` to every row of `c` (`c` has few rows).
-fn distances_to<F: KFloat>(x: &ArrayView2<'_, F>, x_norms: &[F], c: &Array2<F>) -> Vec<Vec<f64>> {
-    let c_norms = row_norms(&c.view());
-    let cv = c.view();
-    let parts: Vec<Vec<Vec<f64>>> = blocks(x.nrows())
-        .into_par_iter()
-        .map(|range| {
-            let mut out = Vec::with_capacity(range.1 - range.0);
-            for_each_distance_row(x, x_norms, &cv, &c_norms, range, |_, d| {
-                out.push(d.iter().map(|&v| to64(v)).collect());
-            });
-            out
-        })
-        .collect();
-    parts.into_iter().flatten().collect()
+/// Squared distances (f64) of every row of `x` to every row of `c` (`c` has few rows), flat:
+/// row `i`'s distances are `out[i * c.nrows()..][..c.nrows()]`.
+///
+/// With a handful of candidates a GEMM spends its time packing `x` again for every centre, so
+/// this streams the rows once with plain dot products instead.
+fn distances_to<F: KFloat>(x: &ArrayView2<'_, F>, x_norms: &[F], c: &Array2<F>) -> Vec<f64> {
+    let c = c.as_standard_layout().into_owned();
+    let c_norms: Vec<f64> = row_norms(&c.view()).into_iter().map(to64).collect();
+    let (d, t) = (x.ncols(), c.nrows());
+    let cs = c.as_slice().unwrap_or(&[]);
+    let mut out = vec![0.0f64; x.nrows() * t];
+    out.par_chunks_mut(t)
+        .zip(x.axis_iter(Axis(0)).into_par_iter())
+        .zip(x_norms.par_iter())
+        .for_each(|((o, row), &xn)| {
+            let owned;
+            let r = match row.as_slice() {
+                Some(r) => r,
+                None => {
+                    owned = row.to_vec();
+                    &owned
+                }
+            };
+            for ((slot, cr), &cn) in o.iter_mut().zip(cs.chunks_exact(d)).zip(&c_norms) {
+                *slot = (to64(xn) - 2.0 * to64(dot(r, cr)) + cn).max(0.0);
+            }
+        });
+    out
 }
