@@ -206,22 +206,37 @@ fn lloyd<F: KFloat>(
         if p.metric == Metric::Cosine {
             normalize_rows(&mut new_centers);
         }
-        let shift: f64 = (&new_centers - &centers)
-            .iter()
-            .map(|&v| to64(v) * to64(v))
-            .sum();
+        let shift = squared_shift(&new_centers, &centers);
         centers = new_centers;
         if shift <= tol {
             converged = true;
             break;
         }
     }
-    // Final assignment so that the labels belong to the final centres.
+    finish(x, x_norms, centers, n_iter, converged, p.metric, history)
+}
+
+/// Final assignment, so that the labels and inertia belong to the final centres.
+fn finish<F: KFloat>(
+    x: &ArrayView2<'_, F>,
+    x_norms: &[F],
+    centers: Array2<F>,
+    n_iter: usize,
+    converged: bool,
+    metric: Metric,
+    history: Vec<f64>,
+) -> KMeansModel<F> {
     let (labels, dists) = assign(x, x_norms, &centers.view());
     let inertia = dists.iter().map(|&v| to64(v)).sum();
-    KMeansModel::new(
-        centers, labels, inertia, n_iter, converged, p.metric, history,
-    )
+    KMeansModel::new(centers, labels, inertia, n_iter, converged, metric, history)
+}
+
+/// Total squared movement of the centres.
+fn squared_shift<F: KFloat>(new: &Array2<F>, old: &Array2<F>) -> f64 {
+    new.iter()
+        .zip(old)
+        .map(|(&a, &b)| (to64(a) - to64(b)).powi(2))
+        .sum()
 }
 
 /// Adds the touched rows of a chunk-local sum buffer into f64 sums and clears them.
@@ -327,15 +342,11 @@ fn minibatch<F: KFloat>(
         if p.metric == Metric::Cosine {
             normalize_rows(&mut centers);
         }
-        let shift: f64 = (&centers - &old).iter().map(|&v| to64(v) * to64(v)).sum();
+        let shift = squared_shift(&centers, &old);
         if n_iter > 1 && shift <= tol {
             converged = true;
             break;
         }
     }
-    let (labels, dists) = assign(x, x_norms, &centers.view());
-    let inertia = dists.iter().map(|&v| to64(v)).sum();
-    KMeansModel::new(
-        centers, labels, inertia, n_iter, converged, p.metric, history,
-    )
+    finish(x, x_norms, centers, n_iter, converged, p.metric, history)
 }

@@ -51,6 +51,16 @@ pub(crate) fn apply_order<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
         .collect()
 }
 
+/// Test input: `sizes[g]` items `(g, i)` for each group `g`.
+#[cfg(test)]
+pub(crate) fn labelled_items(sizes: &[usize]) -> Vec<(usize, usize)> {
+    sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(g, &s)| (0..s).map(move |i| (g, i)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

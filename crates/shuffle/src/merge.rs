@@ -178,13 +178,7 @@ mod tests {
         max.saturating_sub(n - max + 1)
     }
 
-    fn items(sizes: &[usize]) -> Vec<(usize, usize)> {
-        sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &s)| (0..s).map(move |i| (g, i)))
-            .collect()
-    }
+    use crate::groups::labelled_items as items;
 
     #[test]
     fn skip_forced_counts_the_forced_gaps_before() {

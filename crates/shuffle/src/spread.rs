@@ -197,13 +197,7 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    fn items(sizes: &[usize]) -> Vec<(usize, usize)> {
-        sizes
-            .iter()
-            .enumerate()
-            .flat_map(|(g, &s)| (0..s).map(move |i| (g, i)))
-            .collect()
-    }
+    use crate::groups::labelled_items as items;
 
     fn is_permutation(a: &[(usize, usize)], b: &[(usize, usize)]) -> bool {
         let mut a = a.to_vec();
