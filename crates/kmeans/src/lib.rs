@@ -6,6 +6,8 @@
 //!   distances come from ‖x‖² − 2·x·cᵀ + ‖c‖² with one GEMM per chunk of rows
 //!   (`matrixmultiply` through ndarray), rows in parallel with rayon, mini-batch k-means.
 //! - [`Metric::Cosine`] runs spherical k-means for sentence embeddings.
+//! - [`choose_k`] scores a range of k by inertia (elbow pick) and sampled silhouette, and
+//!   returns both picks when they disagree.
 //! - Semantics follow scikit-learn's `KMeans`: inertia is a *sum* of squared distances, `tol`
 //!   is relative to the mean per-feature variance, labels come from a final assignment to the
 //!   final centroids, empty clusters take the points farthest from their centres.
@@ -35,6 +37,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod choose;
 mod error;
 mod fit;
 mod float;
@@ -43,6 +46,7 @@ mod linalg;
 mod model;
 mod params;
 
+pub use choose::{choose_k, ChooseK, KScore};
 pub use error::{KMeansError, Result};
 pub use float::KFloat;
 pub use model::KMeansModel;

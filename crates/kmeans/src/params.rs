@@ -86,6 +86,11 @@ impl KMeans {
 }
 
 impl KMeansParams {
+    /// Replaces the number of clusters.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
     /// Seed of every random choice (default 0). The same seed gives the same model whatever
     /// the thread count.
     pub fn seed(mut self, seed: u64) -> Self {
