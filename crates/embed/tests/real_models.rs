@@ -121,6 +121,7 @@ fn korean_titles_find_their_english_translations_with_e5() {
 #[test]
 fn minilm_rows_are_unit_norm_and_ordered() {
     let m = minilm();
+    assert!(format!("{m:?}").contains("forward: \"fused\""), "{m:?}");
     assert_eq!(m.dim(), 384);
     assert!(m.normalized());
     let texts = [

@@ -1,6 +1,7 @@
 //! [`TransformerEmbedder`]: sentence-transformers model folders on rust-bert / libtorch.
 
 mod cache;
+mod fast;
 mod folder;
 mod model;
 
@@ -216,6 +217,14 @@ impl std::fmt::Debug for TransformerEmbedder {
             .field("normalize", &self.normalize)
             .field("batch_size", &self.batch_size)
             .field("prefix", &self.prefix)
+            .field(
+                "forward",
+                &match self.network.lock().map(|n| n.fused()) {
+                    Ok(true) => "fused",
+                    Ok(false) => "rust-bert",
+                    Err(_) => "unavailable",
+                },
+            )
             .finish_non_exhaustive()
     }
 }

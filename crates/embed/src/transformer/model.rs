@@ -8,6 +8,7 @@ use rust_bert::distilbert::{DistilBertConfig, DistilBertModel};
 use rust_bert::roberta::RobertaEmbeddings;
 use tch::{nn, Device, Kind, Tensor};
 
+use super::fast::FastEncoder;
 use super::folder::{first_existing, parse_json, DenseModule, Family, ModelFolder, Pooling};
 use crate::error::{EmbedError, Result};
 
@@ -39,6 +40,8 @@ enum Activation {
 /// A loaded encoder with its pooling, dense and normalisation head.
 pub(crate) struct Network {
     encoder: Encoder,
+    /// The fused forward pass, when the architecture allows it.
+    fast: Option<FastEncoder>,
     // Keeps the encoder's variables alive.
     _vs: nn::VarStore,
     pooling: Vec<Pooling>,
@@ -197,6 +200,14 @@ impl Network {
         };
         load_into(&mut vs, &folder.weights)?;
         vs.freeze();
+        let fast = match folder.family {
+            Family::Bert | Family::Roberta => {
+                let raw: serde_json::Value = parse_json(&folder.config_path, &folder.config_text)?;
+                let pad = (folder.family == Family::Roberta).then_some(folder.pad_token_id);
+                FastEncoder::from_vars(&vs.variables(), &raw, pad)
+            }
+            Family::DistilBert => None,
+        };
         let mut dim = hidden as usize * folder.pooling.len();
         let mut dense = Vec::new();
         for m in &folder.dense {
@@ -211,12 +222,18 @@ impl Network {
         }
         Ok(Self {
             encoder,
+            fast,
             _vs: vs,
             pooling: folder.pooling.clone(),
             dense,
             dim,
             device,
         })
+    }
+
+    /// Whether the fused forward pass runs (otherwise rust-bert's own).
+    pub(crate) fn fused(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Runs one padded batch: `ids` and `mask` are row-major `rows × len`. Returns `rows × dim`.
@@ -231,25 +248,39 @@ impl Network {
             let shape = [rows as i64, len as i64];
             let ids = Tensor::from_slice(ids).view(shape).to_device(self.device);
             let mask = Tensor::from_slice(mask).view(shape).to_device(self.device);
-            let hidden = match &self.encoder {
-                Encoder::Bert(m) => {
-                    m.forward_t(Some(&ids), Some(&mask), None, None, None, None, None, false)
-                        .map_err(backend)?
-                        .hidden_state
-                }
-                Encoder::Roberta(m) => {
-                    m.forward_t(Some(&ids), Some(&mask), None, None, None, None, None, false)
-                        .map_err(backend)?
-                        .hidden_state
-                }
-                Encoder::DistilBert(m) => {
-                    m.forward_t(Some(&ids), Some(&mask), None, false)
-                        .map_err(backend)?
-                        .hidden_state
-                }
+            let hidden = match (&self.fast, &self.encoder) {
+                (Some(fast), _) => fast.forward(&ids, &mask)?,
+                (None, encoder) => self.slow_forward(encoder, &ids, &mask)?,
             };
             let hidden = hidden.to_kind(Kind::Float);
             let maskf = mask.to_kind(Kind::Float).unsqueeze(-1);
+            self.head(&hidden, &maskf)
+        })
+    }
+
+    /// rust-bert's own forward pass (DistilBERT, or configurations the fast path skips).
+    fn slow_forward(&self, encoder: &Encoder, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let out = match encoder {
+            Encoder::Bert(m) => {
+                m.forward_t(Some(ids), Some(mask), None, None, None, None, None, false)
+            }
+            Encoder::Roberta(m) => {
+                m.forward_t(Some(ids), Some(mask), None, None, None, None, None, false)
+            }
+            Encoder::DistilBert(m) => {
+                return Ok(m
+                    .forward_t(Some(ids), Some(mask), None, false)
+                    .map_err(backend)?
+                    .hidden_state)
+            }
+        };
+        Ok(out.map_err(backend)?.hidden_state)
+    }
+
+    /// Pooling, Dense modules and the copy out to a flat `rows × dim` vector.
+    fn head(&self, hidden: &Tensor, maskf: &Tensor) -> Result<Vec<f32>> {
+        {
+            let (hidden, maskf) = (hidden.shallow_clone(), maskf.shallow_clone());
             let mut parts = Vec::with_capacity(self.pooling.len());
             for p in &self.pooling {
                 parts.push(match p {
@@ -287,6 +318,6 @@ impl Network {
             }
             let out = out.to_device(Device::Cpu).contiguous().view(-1);
             Vec::<f32>::try_from(&out).map_err(backend)
-        })
+        }
     }
 }
