@@ -6,6 +6,10 @@
 //!     --texts FILE [--model models/all-MiniLM-L6-v2] [--batch-size 32] [--threads 2] [--repeats 3]
 //! ```
 //! Timing: one warm-up on the first 64 texts, then `repeats` timed calls on all texts (cache off).
+//!
+//! Memory: `--synthetic N` embeds N generated texts (5 to 60 words) instead of a file and
+//! reports the process's peak resident memory after loading the model and after embedding
+//! (`VmHWM`, Linux), to show that memory grows with the output matrix, not the corpus.
 
 use std::time::Instant;
 
@@ -17,8 +21,67 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// Peak resident set size of this process in MiB (Linux), 0 elsewhere.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `n` deterministic texts of 5 to 60 words.
+fn synthetic(n: usize) -> Vec<String> {
+    const WORDS: &[&str] = &[
+        "lecture", "fraction", "algebra", "history", "music", "data", "model", "student",
+        "chapter", "practice", "theory", "example", "method", "analysis", "course", "science",
+        "language", "reading", "writing", "energy", "market", "design", "health", "culture",
+        "system",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|_| {
+            let len = 5 + (next() % 56) as usize;
+            (0..len)
+                .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(n) = arg(&args, "--synthetic") {
+        let n: usize = n.parse()?;
+        let model = arg(&args, "--model").unwrap_or_else(|| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/all-MiniLM-L6-v2").to_string()
+        });
+        let texts = synthetic(n);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let e = TransformerEmbedder::builder(&model).threads(2).build()?;
+        let after_load = peak_rss_mib();
+        let t = Instant::now();
+        let m = e.embed(&refs)?;
+        println!(
+            "{{\"bench\": \"embed_memory\", \"n\": {n}, \"seconds\": {:.1}, \"peak_rss_mib_after_load\": {after_load:.0}, \
+             \"peak_rss_mib_after_embed\": {:.0}, \"output_mib\": {:.0}}}",
+            t.elapsed().as_secs_f64(),
+            peak_rss_mib(),
+            (m.len() * 4) as f64 / (1024.0 * 1024.0)
+        );
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--bench") && arg(&args, "--texts").is_none() {
         // `cargo bench --workspace` runs every bench target; this one needs its inputs.
         eprintln!("embed_compare: pass --texts FILE (see scripts/compare embed); skipping");

@@ -18,6 +18,9 @@ use folder::ModelFolder;
 pub use folder::Pooling;
 use model::Network;
 
+/// Batches per tokenisation window (see `embed_distinct`).
+const WINDOW_BATCHES: usize = 64;
+
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Device {
@@ -317,38 +320,43 @@ impl TransformerEmbedder {
 
     /// Embeds distinct texts that are not cached. Returns `texts.len() × dim`.
     fn embed_distinct(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        let mut pieces = self.tokenize(texts)?;
-        // Longest first: the first batch shows the peak memory at once, and padding stays small.
-        pieces.sort_by(|a, b| b.ids.len().cmp(&a.ids.len()).then(a.text.cmp(&b.text)));
         let dim = self.dim;
         let mut sums = Array2::<f32>::zeros((texts.len(), dim));
         let mut counts = vec![0u32; texts.len()];
-        let bar = self.progress_bar(pieces.len());
+        let bar = self.progress_bar(texts.len());
         let network = self
             .network
             .lock()
             .map_err(|_| EmbedError::Backend("model lock poisoned".into()))?;
-        for batch in pieces.chunks(self.batch_size) {
-            let len = batch.iter().map(|p| p.ids.len()).max().unwrap_or(0).max(1);
-            let mut ids = vec![self.pad_id; batch.len() * len];
-            let mut mask = vec![0i64; batch.len() * len];
-            for (r, p) in batch.iter().enumerate() {
-                for (c, &id) in p.ids.iter().enumerate() {
-                    ids[r * len + c] = i64::from(id);
-                    mask[r * len + c] = 1;
+        // Windows of texts keep the token buffers bounded by the window, not the corpus;
+        // within a window, longest first, so that padding stays small.
+        let window = self.batch_size * WINDOW_BATCHES;
+        for (w, chunk) in texts.chunks(window).enumerate() {
+            let mut pieces = self.tokenize(chunk)?;
+            pieces.sort_by(|a, b| b.ids.len().cmp(&a.ids.len()).then(a.text.cmp(&b.text)));
+            for batch in pieces.chunks(self.batch_size) {
+                let len = batch.iter().map(|p| p.ids.len()).max().unwrap_or(0).max(1);
+                let mut ids = vec![self.pad_id; batch.len() * len];
+                let mut mask = vec![0i64; batch.len() * len];
+                for (r, p) in batch.iter().enumerate() {
+                    for (c, &id) in p.ids.iter().enumerate() {
+                        ids[r * len + c] = i64::from(id);
+                        mask[r * len + c] = 1;
+                    }
+                }
+                let out = network.forward(&ids, &mask, batch.len(), len)?;
+                for (r, p) in batch.iter().enumerate() {
+                    let text = w * window + p.text;
+                    let row = &out[r * dim..(r + 1) * dim];
+                    sums.row_mut(text)
+                        .iter_mut()
+                        .zip(row)
+                        .for_each(|(s, v)| *s += v);
+                    counts[text] += 1;
                 }
             }
-            let out = network.forward(&ids, &mask, batch.len(), len)?;
-            for (r, p) in batch.iter().enumerate() {
-                let row = &out[r * dim..(r + 1) * dim];
-                sums.row_mut(p.text)
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(s, v)| *s += v);
-                counts[p.text] += 1;
-            }
             if let Some(b) = &bar {
-                b.inc(batch.len() as u64);
+                b.inc(chunk.len() as u64);
             }
         }
         if let Some(b) = bar {
