@@ -187,9 +187,9 @@ fn lloyd<F: KFloat>(
         }
         history.push(inertia);
         if changed == 0 {
-            // Labels did not move: the centres are already their means (strict convergence).
-            converged = true;
-            break;
+            // Labels did not move: the centres are already their means (strict convergence),
+            // and this assignment already belongs to them.
+            return KMeansModel::new(centers, labels, inertia, n_iter, true, p.metric, history);
         }
         relocate_empty(x, &labels, &dists, &mut sums, &mut counts);
         let mut new_centers = Array2::<F>::zeros((k, d));
