@@ -9,10 +9,17 @@
 //!   `modules.json`, `1_Pooling/`, optional `2_Dense/` and `Normalize`) fully offline.
 //!
 //! Why these libraries: rust-bert supplies tested BERT / RoBERTa / DistilBERT encoders on
-//! libtorch; the `tokenizers` crate reads `tokenizer.json` exactly as Hugging Face does, so any
-//! hub folder works without conversion. rust-bert's own sentence pipeline pads every input to
-//! the longest one and cannot read a plain hub folder, so batching, pooling and the module head
-//! are done here.
+//! libtorch (their configuration, variable layout and weight loading); the `tokenizers` crate
+//! reads `tokenizer.json` exactly as Hugging Face does, so any hub folder works without
+//! conversion. rust-bert's own sentence pipeline pads every input to the longest one and cannot
+//! read a plain hub folder, so batching, pooling and the module head are done here. For BERT and
+//! RoBERTa encoders the forward pass itself also runs here, over the weights rust-bert loaded,
+//! with libtorch's fused kernels (one linear for Q, K and V, `scaled_dot_product_attention`,
+//! native GELU and layer norm); DistilBERT runs rust-bert's forward pass.
+//!
+//! Texts are de-duplicated, tokenised in windows of 64 batches, sorted by token length within a
+//! window and run in batches padded per batch, so memory follows the batch and the output, not
+//! the corpus.
 //!
 //! # Example
 //!
