@@ -290,3 +290,41 @@ fn vectors_match_sentence_transformers() {
         }
     }
 }
+
+/// A BERT folder that brings only `vocab.txt` (older hub layouts) embeds like the same model
+/// with its `tokenizer.json`.
+#[test]
+fn vocab_txt_folders_match_tokenizer_json() {
+    let src = model("all-MiniLM-L6-v2");
+    let tmp = std::env::temp_dir().join(format!("groundrec-embed-vocab-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("1_Pooling")).expect("mkdir");
+    for f in [
+        "config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "model.safetensors",
+        "vocab.txt",
+        "tokenizer_config.json",
+        "1_Pooling/config.json",
+    ] {
+        std::fs::copy(src.join(f), tmp.join(f)).expect("copy");
+    }
+    let texts = [
+        "Résumé writing for ÜBER beginners",
+        "fractions, decimals & percentages!",
+        "数据科学",
+    ];
+    let a = minilm().embed(&texts).expect("embed");
+    let b = TransformerEmbedder::builder(&tmp)
+        .progress(false)
+        .build()
+        .expect("vocab.txt folder loads")
+        .embed(&texts)
+        .expect("embed");
+    let sim = cosine_similarity(a.view(), b.view()).expect("same dim");
+    for i in 0..texts.len() {
+        assert!(sim[[i, i]] > 0.9999, "text {i}: cosine {}", sim[[i, i]]);
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -87,6 +87,8 @@ pub(crate) struct ModelFolder {
     pub max_positions: usize,
     pub weights: PathBuf,
     pub tokenizer: PathBuf,
+    /// For a `vocab.txt` tokenizer: lower-case the input (`tokenizer_config.json`).
+    pub lowercase: bool,
     pub pooling: Vec<Pooling>,
     pub dense: Vec<DenseModule>,
     pub normalize: bool,
@@ -195,13 +197,27 @@ impl ModelFolder {
             path: dir.join(WEIGHT_FILES[0]),
             what: "transformer weights (model.safetensors, rust_model.ot or pytorch_model.bin)",
         })?;
-        let tokenizer = dir.join("tokenizer.json");
-        if !tokenizer.is_file() {
-            return Err(EmbedError::MissingFile {
-                path: tokenizer,
-                what: "tokenizer (tokenizer.json)",
-            });
-        }
+        // tokenizer.json, or for BERT-style WordPiece models a plain vocab.txt.
+        let tokenizer = match first_existing(dir, &["tokenizer.json", "vocab.txt"]) {
+            Some(p) if p.ends_with("tokenizer.json") || family != Family::Roberta => p,
+            _ => {
+                return Err(EmbedError::MissingFile {
+                    path: dir.join("tokenizer.json"),
+                    what: "tokenizer (tokenizer.json, or vocab.txt for WordPiece models)",
+                })
+            }
+        };
+        let lowercase = {
+            let p = dir.join("tokenizer_config.json");
+            let cfg: serde_json::Value = if p.is_file() {
+                parse_json(&p, &read_text(&p, "tokenizer configuration")?)?
+            } else {
+                serde_json::Value::Null
+            };
+            cfg.get("do_lower_case")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true)
+        };
 
         let sbert_path = dir.join("sentence_bert_config.json");
         let sbert: SbertConfig = if sbert_path.is_file() {
@@ -265,6 +281,7 @@ impl ModelFolder {
             max_positions,
             weights,
             tokenizer,
+            lowercase,
             pooling,
             dense,
             normalize,
@@ -305,6 +322,9 @@ mod tests {
         write(&d, "model.safetensors", "");
         let err = ModelFolder::read(&d).expect_err("no tokenizer");
         assert!(err.to_string().contains("tokenizer.json"), "{err}");
+        write(&d, "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+        let f = ModelFolder::read(&d).expect("a BERT folder may bring vocab.txt instead");
+        assert!(f.tokenizer.ends_with("vocab.txt"));
         std::fs::remove_dir_all(&d).ok();
     }
 

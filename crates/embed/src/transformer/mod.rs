@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ndarray::Array2;
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::{Model, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::embedder::{normalize_rows, Embedder};
 use crate::error::{EmbedError, Result};
@@ -17,6 +21,37 @@ use cache::TextCache;
 use folder::ModelFolder;
 pub use folder::Pooling;
 use model::Network;
+
+/// Reads `tokenizer.json`, or builds BERT's WordPiece pipeline around a `vocab.txt`.
+fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
+    let bad = |e: &dyn std::fmt::Display| EmbedError::BadFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    if path.extension().is_some_and(|e| e == "json") {
+        return Tokenizer::from_file(path).map_err(|e| bad(&e));
+    }
+    let vocab = path.to_str().ok_or_else(|| bad(&"path is not UTF-8"))?;
+    let wordpiece = WordPiece::from_file(vocab)
+        .unk_token("[UNK]".into())
+        .build()
+        .map_err(|e| bad(&e))?;
+    let id = |t: &str| {
+        wordpiece
+            .token_to_id(t)
+            .ok_or_else(|| bad(&format!("vocab.txt has no {t}")))
+    };
+    let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
+    let mut tokenizer = Tokenizer::new(wordpiece);
+    tokenizer
+        .with_normalizer(Some(BertNormalizer::new(true, true, None, lowercase)))
+        .with_pre_tokenizer(Some(BertPreTokenizer))
+        .with_post_processor(Some(BertProcessing::new(
+            ("[SEP]".into(), sep),
+            ("[CLS]".into(), cls),
+        )));
+    Ok(tokenizer)
+}
 
 /// Batches per tokenisation window (see `embed_distinct`).
 const WINDOW_BATCHES: usize = 64;
@@ -137,11 +172,7 @@ impl TransformerEmbedderBuilder {
                 overlap
             }
         };
-        let mut tokenizer =
-            Tokenizer::from_file(&folder.tokenizer).map_err(|e| EmbedError::BadFile {
-                path: folder.tokenizer.clone(),
-                reason: e.to_string(),
-            })?;
+        let mut tokenizer = load_tokenizer(&folder.tokenizer, folder.lowercase)?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
