@@ -1,28 +1,48 @@
 //! KeyBERT-style keyphrase extraction for groundrec, Korean-aware.
 //!
-//! Status: the Korean morphological layer ([`KoreanAnalyzer`], lindera over mecab-ko-dic) is
-//! in place; candidate generation and embedding-based ranking (cosine, MMR, MaxSum) follow.
+//! 1. **Candidates** come from a [`CandidateGenerator`]: word n-grams that never cross
+//!    punctuation ([`NgramCandidates`]), Korean nouns and noun compounds from morphological
+//!    analysis ([`KoreanNounCandidates`], lindera over mecab-ko-dic, so "분수의" gives "분수"),
+//!    the two by script ([`AutoCandidates`]), a fixed vocabulary ([`ListCandidates`]) or your
+//!    own generator. Every candidate keeps its surface form and byte offsets.
+//! 2. **Scoring** ([`KeywordExtractor`]) embeds documents and candidates with any
+//!    [`groundrec_embed::Embedder`] (no libtorch needed here) and ranks by cosine similarity as
+//!    one matrix product, optionally diversified with MMR or MaxSum, with seed keywords and
+//!    `min_df`. A batch embeds every distinct candidate of the corpus once.
 //!
 //! # Example
 //!
-//! ```no_run
-//! use groundrec_keywords::KoreanAnalyzer;
+//! ```
+//! use groundrec_embed::HashingEmbedder;
+//! use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
 //!
-//! // `scripts/setup` builds models/ko-dic from the mecab-ko-dic sources.
-//! let ko = KoreanAnalyzer::load("models/ko-dic")?;
-//! let nouns: Vec<String> = ko
-//!     .analyze("분수의 덧셈과 뺄셈")?
-//!     .into_iter()
-//!     .filter(|m| m.is_noun())
-//!     .map(|m| m.surface)
-//!     .collect();
-//! assert_eq!(nouns, ["분수", "덧셈", "뺄셈"]);
-//! # Ok::<(), groundrec_keywords::KeywordsError>(())
+//! # fn main() -> Result<(), groundrec_keywords::KeywordsError> {
+//! let extractor = KeywordExtractor::new(
+//!     HashingEmbedder::new(256)?,
+//!     NgramCandidates::new(1, 2)?,
+//!     KeywordParams::default().top_n(3),
+//! )?;
+//! let docs = ["Fractions: adding fractions with unlike denominators, step by step."];
+//! let keywords = extractor.extract(&docs)?;
+//! assert!(keywords[0].keywords.len() <= 3);
+//! assert!(keywords[0].keywords.iter().all(|k| !k.key.is_empty()));
+//! # Ok(())
+//! # }
 //! ```
 #![deny(missing_docs)]
 
+mod candidates;
 mod error;
+mod extract;
 mod korean;
+mod select;
+mod tokenize;
 
+pub use candidates::{
+    AutoCandidates, Candidate, CandidateGenerator, KoreanNounCandidates, ListCandidates,
+    NgramCandidates, Stopwords,
+};
 pub use error::{KeywordsError, Result};
+pub use extract::{DocKeywords, Keyword, KeywordExtractor, KeywordParams, Seeds};
 pub use korean::{KoreanAnalyzer, Morpheme};
+pub use select::Diversity;

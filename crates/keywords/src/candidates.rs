@@ -1,0 +1,332 @@
+//! Candidate keyphrases: the [`CandidateGenerator`] trait and the built-in generators.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::error::{KeywordsError, Result};
+use crate::korean::KoreanAnalyzer;
+use crate::tokenize::{is_hangul, segments, Token};
+
+/// A candidate keyphrase found in one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The normalised form used for de-duplication and embedding (lower-cased words joined by
+    /// one space, as KeyBERT's vectoriser writes them).
+    pub key: String,
+    /// The text as it first appears in the document.
+    pub surface: String,
+    /// Byte ranges of every occurrence in the document (for highlighting).
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// Anything that proposes keyphrase candidates for a document. Implement it to bring your own
+/// language or domain vocabulary (Japanese, Chinese, a curated list).
+pub trait CandidateGenerator: Send + Sync {
+    /// The distinct candidates of `doc` (by key), each with all its occurrences.
+    fn candidates(&self, doc: &str) -> Result<Vec<Candidate>>;
+}
+
+/// Stopword lists. The defaults: scikit-learn's English list (the one KeyBERT uses) and a short
+/// list of Korean function nouns; both replaceable.
+#[derive(Debug, Clone, Default)]
+pub struct Stopwords {
+    words: HashSet<String>,
+}
+
+impl Stopwords {
+    /// scikit-learn's `ENGLISH_STOP_WORDS` (318 words).
+    pub fn english() -> Self {
+        Self::from_words(include_str!("stopwords_en.txt").lines())
+    }
+    /// Common Korean function nouns (것, 수, 등, 때, …).
+    pub fn korean() -> Self {
+        Self::from_words(include_str!("stopwords_ko.txt").lines())
+    }
+    /// No stopwords.
+    pub fn none() -> Self {
+        Self::default()
+    }
+    /// A list of your own (compared lower-cased).
+    pub fn from_words<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            words: words
+                .into_iter()
+                .map(|w| w.as_ref().trim().to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect(),
+        }
+    }
+    /// Both lists together.
+    pub fn union(mut self, other: &Stopwords) -> Self {
+        self.words.extend(other.words.iter().cloned());
+        self
+    }
+    /// Whether `word` (any case) is a stopword.
+    pub fn contains(&self, word: &str) -> bool {
+        self.words.contains(&word.to_lowercase())
+    }
+}
+
+/// Adds an occurrence to the list of candidates, merging by key.
+fn push(out: &mut Vec<Candidate>, doc: &str, key: String, span: (usize, usize)) {
+    if let Some(c) = out.iter_mut().find(|c| c.key == key) {
+        c.spans.push(span);
+    } else {
+        out.push(Candidate {
+            key,
+            surface: doc[span.0..span.1].to_string(),
+            spans: vec![span],
+        });
+    }
+}
+
+/// Word n-grams, as KeyBERT's `CountVectorizer` makes them, but Unicode-aware and never across
+/// punctuation: words of at least `min_chars` characters, stopwords removed, n-grams over the
+/// remaining consecutive words of a segment.
+#[derive(Debug, Clone)]
+pub struct NgramCandidates {
+    min_n: usize,
+    max_n: usize,
+    min_chars: usize,
+    stopwords: Stopwords,
+}
+
+impl NgramCandidates {
+    /// n-grams of `min_n..=max_n` words with the English stopword list (KeyBERT's defaults are
+    /// `(1, 1)` and `(1, 2)` in its examples).
+    pub fn new(min_n: usize, max_n: usize) -> Result<Self> {
+        if min_n == 0 || max_n < min_n {
+            return Err(KeywordsError::InvalidParam(format!(
+                "n-gram range needs 1 <= min <= max, got ({min_n}, {max_n})"
+            )));
+        }
+        Ok(Self {
+            min_n,
+            max_n,
+            min_chars: 2,
+            stopwords: Stopwords::english(),
+        })
+    }
+    /// Replaces the stopword list.
+    pub fn stopwords(mut self, stopwords: Stopwords) -> Self {
+        self.stopwords = stopwords;
+        self
+    }
+    /// Shortest word kept, in characters (default 2, as scikit-learn's token pattern).
+    pub fn min_chars(mut self, n: usize) -> Self {
+        self.min_chars = n;
+        self
+    }
+
+    fn grams_of(&self, doc: &str, words: &[Token<'_>], out: &mut Vec<Candidate>) {
+        for n in self.min_n..=self.max_n {
+            for w in words.windows(n) {
+                let key = w
+                    .iter()
+                    .map(|t| t.text.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                push(out, doc, key, (w[0].start, w[n - 1].end));
+            }
+        }
+    }
+}
+
+impl CandidateGenerator for NgramCandidates {
+    fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
+        let mut out = Vec::new();
+        for seg in segments(doc) {
+            let words: Vec<Token<'_>> = seg
+                .into_iter()
+                .filter(|t| {
+                    t.text.chars().count() >= self.min_chars && !self.stopwords.contains(t.text)
+                })
+                .collect();
+            self.grams_of(doc, &words, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// Korean candidates from morphological analysis: nouns (`NNG`, `NNP`, and foreign words `SL`
+/// such as "Python") and runs of up to `max_words` adjacent nouns as compound candidates
+/// ("분수 덧셈"). Particles and endings never enter a candidate, so "분수의" gives "분수".
+#[derive(Debug, Clone)]
+pub struct KoreanNounCandidates {
+    analyzer: Arc<KoreanAnalyzer>,
+    max_words: usize,
+    stopwords: Stopwords,
+}
+
+impl KoreanNounCandidates {
+    /// Nouns and compounds of up to `max_words` nouns (at least 1).
+    pub fn new(analyzer: Arc<KoreanAnalyzer>, max_words: usize) -> Result<Self> {
+        if max_words == 0 {
+            return Err(KeywordsError::InvalidParam(
+                "max_words must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            analyzer,
+            max_words,
+            stopwords: Stopwords::korean().union(&Stopwords::english()),
+        })
+    }
+    /// Replaces the stopword list (Korean and English by default).
+    pub fn stopwords(mut self, stopwords: Stopwords) -> Self {
+        self.stopwords = stopwords;
+        self
+    }
+}
+
+impl CandidateGenerator for KoreanNounCandidates {
+    fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
+        let morphemes = self.analyzer.analyze(doc)?;
+        let mut out = Vec::new();
+        // Runs of nouns that only whitespace separates.
+        let mut run: Vec<(usize, usize, String)> = Vec::new();
+        let flush = |run: &mut Vec<(usize, usize, String)>, out: &mut Vec<Candidate>| {
+            for n in 1..=self.max_words.min(run.len()) {
+                for w in run.windows(n) {
+                    let key = w.iter().map(|m| m.2.as_str()).collect::<Vec<_>>().join(" ");
+                    push(out, doc, key, (w[0].0, w[n - 1].1));
+                }
+            }
+            run.clear();
+        };
+        for m in &morphemes {
+            let noun = m.is_noun() || m.tag == "SL";
+            let long_enough =
+                m.surface.chars().count() >= 2 || (m.tag == "NNP" && !m.surface.is_empty());
+            let gap_ok = run
+                .last()
+                .is_none_or(|last| doc[last.1..m.start].chars().all(char::is_whitespace));
+            if noun && long_enough && !self.stopwords.contains(&m.surface) {
+                if !gap_ok {
+                    flush(&mut run, &mut out);
+                }
+                run.push((m.start, m.end, m.surface.to_lowercase()));
+            } else {
+                flush(&mut run, &mut out);
+            }
+        }
+        flush(&mut run, &mut out);
+        Ok(out)
+    }
+}
+
+/// Korean analysis for documents with Hangul, word n-grams for the others.
+#[derive(Debug, Clone)]
+pub struct AutoCandidates {
+    english: NgramCandidates,
+    korean: Option<KoreanNounCandidates>,
+}
+
+impl AutoCandidates {
+    /// `korean` handles documents containing Hangul; without it every document gets n-grams.
+    pub fn new(english: NgramCandidates, korean: Option<KoreanNounCandidates>) -> Self {
+        Self { english, korean }
+    }
+}
+
+impl CandidateGenerator for AutoCandidates {
+    fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
+        match &self.korean {
+            Some(k) if doc.chars().any(is_hangul) => k.candidates(doc),
+            _ => self.english.candidates(doc),
+        }
+    }
+}
+
+/// The same candidate list for every document (user-given vocabulary): a candidate is offered
+/// for a document when its words occur there in sequence (case-insensitive).
+#[derive(Debug, Clone)]
+pub struct ListCandidates {
+    keys: Vec<Vec<String>>,
+}
+
+impl ListCandidates {
+    /// Candidates from a list of phrases.
+    pub fn new<S: AsRef<str>>(phrases: impl IntoIterator<Item = S>) -> Self {
+        let keys = phrases
+            .into_iter()
+            .map(|p| {
+                segments(p.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .map(|t| t.text.to_lowercase())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|k: &Vec<String>| !k.is_empty())
+            .collect();
+        Self { keys }
+    }
+}
+
+impl CandidateGenerator for ListCandidates {
+    fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
+        let words: Vec<Token<'_>> = segments(doc).into_iter().flatten().collect();
+        let lower: Vec<String> = words.iter().map(|t| t.text.to_lowercase()).collect();
+        let mut out = Vec::new();
+        for key in &self.keys {
+            for (i, w) in lower.windows(key.len()).enumerate() {
+                if w == key.as_slice() {
+                    push(
+                        &mut out,
+                        doc,
+                        key.join(" "),
+                        (words[i].start, words[i + key.len() - 1].end),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ngrams_drop_stopwords_and_keep_offsets() {
+        let g = NgramCandidates::new(1, 2).expect("valid");
+        let doc = "The Fourier transform, and the Fourier series.";
+        let c = g.candidates(doc).expect("ok");
+        let keys: Vec<&str> = c.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "fourier",
+                "transform",
+                "fourier transform",
+                "series",
+                "fourier series"
+            ]
+        );
+        let fourier = &c[0];
+        assert_eq!(fourier.spans.len(), 2);
+        assert_eq!(fourier.surface, "Fourier");
+        assert!(
+            !keys.contains(&"transform fourier"),
+            "no n-gram across the comma"
+        );
+        assert!(NgramCandidates::new(2, 1).is_err());
+    }
+
+    #[test]
+    fn only_stopwords_give_nothing() {
+        let g = NgramCandidates::new(1, 3).expect("valid");
+        assert!(g.candidates("and the of it").expect("ok").is_empty());
+        assert!(g.candidates("").expect("ok").is_empty());
+    }
+
+    #[test]
+    fn list_candidates_match_phrases_case_insensitively() {
+        let g = ListCandidates::new(["machine learning", "Python"]);
+        let c = g.candidates("Python for Machine Learning").expect("ok");
+        let keys: Vec<&str> = c.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["machine learning", "python"]);
+        assert_eq!(c[0].surface, "Machine Learning");
+    }
+}
