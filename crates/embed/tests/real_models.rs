@@ -328,3 +328,24 @@ fn vocab_txt_folders_match_tokenizer_json() {
     }
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+/// Two workers on separate batches give the same vectors as one.
+#[test]
+fn worker_threads_do_not_change_vectors() {
+    let texts: Vec<String> = (0..70)
+        .map(|i| format!("lecture {i} on {}", "topics ".repeat(i % 9)))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let build = |threads| {
+        TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+            .batch_size(8)
+            .threads(threads)
+            .progress(false)
+            .build()
+            .expect("loads")
+    };
+    let one = build(1).embed(&refs).expect("embed");
+    let two = build(2).embed(&refs).expect("embed");
+    let d = (&one - &two).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
+    assert!(d < 1e-5, "max difference {d}");
+}

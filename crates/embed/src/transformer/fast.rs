@@ -50,7 +50,40 @@ pub(crate) struct FastEncoder {
     roberta_padding_idx: Option<i64>,
 }
 
+impl Layer {
+    fn shallow(&self) -> Layer {
+        let pair = |(w, b): &(Tensor, Tensor)| (w.shallow_clone(), b.shallow_clone());
+        Layer {
+            qkv_w: self.qkv_w.shallow_clone(),
+            qkv_b: self.qkv_b.shallow_clone(),
+            out_w: self.out_w.shallow_clone(),
+            out_b: self.out_b.shallow_clone(),
+            ln1: pair(&self.ln1),
+            ff_in_w: self.ff_in_w.shallow_clone(),
+            ff_in_b: self.ff_in_b.shallow_clone(),
+            ff_out_w: self.ff_out_w.shallow_clone(),
+            ff_out_b: self.ff_out_b.shallow_clone(),
+            ln2: pair(&self.ln2),
+        }
+    }
+}
+
 impl FastEncoder {
+    /// A handle for another thread sharing the same weight storage.
+    pub(crate) fn shallow(&self) -> FastEncoder {
+        FastEncoder {
+            word: self.word.shallow_clone(),
+            position: self.position.shallow_clone(),
+            token_type0: self.token_type0.shallow_clone(),
+            emb_ln: (self.emb_ln.0.shallow_clone(), self.emb_ln.1.shallow_clone()),
+            layers: self.layers.iter().map(Layer::shallow).collect(),
+            heads: self.heads,
+            eps: self.eps,
+            act: self.act,
+            roberta_padding_idx: self.roberta_padding_idx,
+        }
+    }
+
     /// Builds the fast path from the var store of a rust-bert `BertModel`, or `None` when the
     /// configuration asks for something this path does not do (then rust-bert's forward runs).
     pub(crate) fn from_vars(

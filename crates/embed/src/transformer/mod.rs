@@ -122,7 +122,9 @@ impl TransformerEmbedderBuilder {
         self.device = device;
         self
     }
-    /// Intra-op threads for libtorch. This is a process-wide libtorch setting.
+    /// CPU threads. With the fused forward pass (BERT / RoBERTa encoders) this runs `n`
+    /// workers on separate batches, each with one libtorch thread; otherwise it sets libtorch's
+    /// intra-op thread count. Either way it changes libtorch's process-wide thread setting.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
         self
@@ -183,9 +185,6 @@ impl TransformerEmbedderBuilder {
             }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
 
-        if let Some(n) = self.threads {
-            tch::set_num_threads(n as i32);
-        }
         let device = match self.device {
             Device::Cpu => tch::Device::Cpu,
             Device::Cuda(i) => {
@@ -199,7 +198,22 @@ impl TransformerEmbedderBuilder {
             Device::CudaIfAvailable => tch::Device::cuda_if_available(),
         };
         let network = Network::load(&folder, device)?;
+        // On the CPU with the fused path, `threads` independent workers (one libtorch thread
+        // each) beat one worker with `threads` intra-op threads: no OpenMP hand-offs between
+        // the many small operations of a short batch.
+        let workers = match self.threads {
+            Some(n) if n > 1 && network.fused() && device == tch::Device::Cpu => {
+                tch::set_num_threads(1);
+                n
+            }
+            Some(n) => {
+                tch::set_num_threads(n as i32);
+                1
+            }
+            None => 1,
+        };
         Ok(TransformerEmbedder {
+            workers,
             dir: self.dir,
             tokenizer,
             network: Mutex::new(network),
@@ -227,6 +241,7 @@ impl TransformerEmbedderBuilder {
 /// gradients off; the output keeps the input order.
 pub struct TransformerEmbedder {
     dir: PathBuf,
+    workers: usize,
     tokenizer: Tokenizer,
     network: Mutex<Network>,
     dim: usize,
@@ -365,17 +380,9 @@ impl TransformerEmbedder {
         for (w, chunk) in texts.chunks(window).enumerate() {
             let mut pieces = self.tokenize(chunk)?;
             pieces.sort_by(|a, b| b.ids.len().cmp(&a.ids.len()).then(a.text.cmp(&b.text)));
-            for batch in pieces.chunks(self.batch_size) {
-                let len = batch.iter().map(|p| p.ids.len()).max().unwrap_or(0).max(1);
-                let mut ids = vec![self.pad_id; batch.len() * len];
-                let mut mask = vec![0i64; batch.len() * len];
-                for (r, p) in batch.iter().enumerate() {
-                    for (c, &id) in p.ids.iter().enumerate() {
-                        ids[r * len + c] = i64::from(id);
-                        mask[r * len + c] = 1;
-                    }
-                }
-                let out = network.forward(&ids, &mask, batch.len(), len)?;
+            let batches: Vec<&[Piece]> = pieces.chunks(self.batch_size).collect();
+            let outputs = self.run_batches(&network, &batches)?;
+            for (batch, out) in batches.iter().zip(outputs) {
                 for (r, p) in batch.iter().enumerate() {
                     let text = w * window + p.text;
                     let row = &out[r * dim..(r + 1) * dim];
@@ -408,6 +415,68 @@ impl TransformerEmbedder {
             )));
         }
         Ok(sums)
+    }
+
+    /// One padded batch as flat ids and mask.
+    fn pad(&self, batch: &[Piece]) -> (Vec<i64>, Vec<i64>, usize) {
+        let len = batch.iter().map(|p| p.ids.len()).max().unwrap_or(0).max(1);
+        let mut ids = vec![self.pad_id; batch.len() * len];
+        let mut mask = vec![0i64; batch.len() * len];
+        for (r, p) in batch.iter().enumerate() {
+            for (c, &id) in p.ids.iter().enumerate() {
+                ids[r * len + c] = i64::from(id);
+                mask[r * len + c] = 1;
+            }
+        }
+        (ids, mask, len)
+    }
+
+    /// Runs the batches (on `workers` threads when possible); outputs in batch order.
+    fn run_batches(&self, network: &Network, batches: &[&[Piece]]) -> Result<Vec<Vec<f32>>> {
+        let run = |net: &Network, b: &[Piece]| {
+            let (ids, mask, len) = self.pad(b);
+            net.forward(&ids, &mask, b.len(), len)
+        };
+        let workers = self.workers.min(batches.len());
+        let copies: Option<Vec<Network>> = (workers > 1)
+            .then(|| (0..workers).map(|_| network.worker()).collect())
+            .flatten();
+        let Some(copies) = copies else {
+            return batches.iter().map(|b| run(network, b)).collect();
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = copies
+                .into_iter()
+                .map(|net| {
+                    let next = &next;
+                    scope.spawn(move || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(b) = batches.get(i) else { break };
+                            done.push((i, run(&net, b)?));
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EmbedError::Backend("embedding worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut outputs: Vec<Vec<f32>> = vec![Vec::new(); batches.len()];
+        for r in results {
+            for (i, out) in r? {
+                outputs[i] = out;
+            }
+        }
+        Ok(outputs)
     }
 
     fn progress_bar(&self, n: usize) -> Option<indicatif::ProgressBar> {

@@ -39,11 +39,12 @@ enum Activation {
 
 /// A loaded encoder with its pooling, dense and normalisation head.
 pub(crate) struct Network {
-    encoder: Encoder,
+    /// rust-bert's model (absent in worker copies, which only run the fused path).
+    encoder: Option<Encoder>,
     /// The fused forward pass, when the architecture allows it.
     fast: Option<FastEncoder>,
-    // Keeps the encoder's variables alive.
-    _vs: nn::VarStore,
+    // Keeps the encoder's variables alive (worker copies share the tensors' storage instead).
+    _vs: Option<nn::VarStore>,
     pooling: Vec<Pooling>,
     dense: Vec<Dense>,
     pub(crate) dim: usize,
@@ -221,9 +222,9 @@ impl Network {
             dim = m.config.out_features as usize;
         }
         Ok(Self {
-            encoder,
+            encoder: Some(encoder),
             fast,
-            _vs: vs,
+            _vs: Some(vs),
             pooling: folder.pooling.clone(),
             dense,
             dim,
@@ -234,6 +235,28 @@ impl Network {
     /// Whether the fused forward pass runs (otherwise rust-bert's own).
     pub(crate) fn fused(&self) -> bool {
         self.fast.is_some()
+    }
+
+    /// A copy for another thread that shares every weight tensor (no data is copied); only
+    /// possible with the fused path.
+    pub(crate) fn worker(&self) -> Option<Network> {
+        Some(Network {
+            encoder: None,
+            fast: Some(self.fast.as_ref()?.shallow()),
+            _vs: None,
+            pooling: self.pooling.clone(),
+            dense: self
+                .dense
+                .iter()
+                .map(|d| Dense {
+                    weight: d.weight.shallow_clone(),
+                    bias: d.bias.as_ref().map(Tensor::shallow_clone),
+                    activation: d.activation,
+                })
+                .collect(),
+            dim: self.dim,
+            device: self.device,
+        })
     }
 
     /// Runs one padded batch: `ids` and `mask` are row-major `rows × len`. Returns `rows × dim`.
@@ -250,7 +273,8 @@ impl Network {
             let mask = Tensor::from_slice(mask).view(shape).to_device(self.device);
             let hidden = match (&self.fast, &self.encoder) {
                 (Some(fast), _) => fast.forward(&ids, &mask)?,
-                (None, encoder) => self.slow_forward(encoder, &ids, &mask)?,
+                (None, Some(encoder)) => self.slow_forward(encoder, &ids, &mask)?,
+                (None, None) => return Err(backend("network copy without an encoder")),
             };
             let hidden = hidden.to_kind(Kind::Float);
             let maskf = mask.to_kind(Kind::Float).unsqueeze(-1);
