@@ -53,6 +53,9 @@ fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
     Ok(tokenizer)
 }
 
+/// Batch outputs tagged with their batch index.
+type Indexed = Vec<(usize, Vec<f32>)>;
+
 /// Batches per tokenisation window (see `embed_distinct`).
 const WINDOW_BATCHES: usize = 64;
 
@@ -445,7 +448,7 @@ impl TransformerEmbedder {
             return batches.iter().map(|b| run(network, b)).collect();
         };
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = std::thread::scope(|scope| {
+        let results: Vec<Result<Indexed>> = std::thread::scope(|scope| {
             let handles: Vec<_> = copies
                 .into_iter()
                 .map(|net| {
