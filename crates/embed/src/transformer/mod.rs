@@ -53,6 +53,11 @@ fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
     Ok(tokenizer)
 }
 
+fn lock_cache(c: &Mutex<TextCache>) -> Result<std::sync::MutexGuard<'_, TextCache>> {
+    c.lock()
+        .map_err(|_| EmbedError::Backend("cache lock poisoned".into()))
+}
+
 /// Batch outputs tagged with their batch index.
 type Indexed = Vec<(usize, Vec<f32>)>;
 
@@ -498,7 +503,6 @@ impl TransformerEmbedder {
 
 impl Embedder for TransformerEmbedder {
     fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        let mut out = Array2::<f32>::zeros((texts.len(), self.dim));
         // Unique texts, first occurrence order; each input points at its unique text.
         let mut seen = std::collections::HashMap::<&str, usize>::new();
         let mut unique: Vec<&str> = Vec::new();
@@ -511,39 +515,41 @@ impl Embedder for TransformerEmbedder {
                 })
             })
             .collect();
-        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
+        let mut cached: Vec<Option<Vec<f32>>> = vec![None; unique.len()];
         if let Some(cache) = &self.cache {
-            let cache = cache
-                .lock()
-                .map_err(|_| EmbedError::Backend("cache lock poisoned".into()))?;
-            for (v, t) in vectors.iter_mut().zip(&unique) {
-                *v = cache.get(t).map(|x| x.to_vec());
+            let cache = lock_cache(cache)?;
+            for (v, t) in cached.iter_mut().zip(&unique) {
+                *v = cache.get(t).map(<[f32]>::to_vec);
             }
         }
-        let todo: Vec<usize> = (0..unique.len())
-            .filter(|&i| vectors[i].is_none())
-            .collect();
-        if !todo.is_empty() {
-            let todo_texts: Vec<&str> = todo.iter().map(|&i| unique[i]).collect();
-            let fresh = self.embed_distinct(&todo_texts)?;
-            let mut cache = match &self.cache {
-                Some(c) => Some(
-                    c.lock()
-                        .map_err(|_| EmbedError::Backend("cache lock poisoned".into()))?,
-                ),
-                None => None,
-            };
-            for (&i, row) in todo.iter().zip(fresh.rows()) {
-                let v = row.to_vec();
-                if let Some(c) = cache.as_mut() {
-                    c.put(unique[i], &v);
+        let todo: Vec<usize> = (0..unique.len()).filter(|&i| cached[i].is_none()).collect();
+        let todo_texts: Vec<&str> = todo.iter().map(|&i| unique[i]).collect();
+        let fresh = self.embed_distinct(&todo_texts)?;
+        if todo.len() == texts.len() {
+            // No duplicates and nothing cached: the fresh rows are the answer, in input order.
+            if let Some(cache) = &self.cache {
+                let mut cache = lock_cache(cache)?;
+                for (t, row) in texts.iter().zip(fresh.rows()) {
+                    cache.put(t, &row.to_vec());
                 }
-                vectors[i] = Some(v);
+            }
+            return Ok(fresh);
+        }
+        let mut fresh_row = vec![usize::MAX; unique.len()];
+        for (r, &i) in todo.iter().enumerate() {
+            fresh_row[i] = r;
+        }
+        if let Some(cache) = &self.cache {
+            let mut cache = lock_cache(cache)?;
+            for (&i, row) in todo.iter().zip(fresh.rows()) {
+                cache.put(unique[i], &row.to_vec());
             }
         }
+        let mut out = Array2::<f32>::zeros((texts.len(), self.dim));
         for (mut row, &s) in out.rows_mut().into_iter().zip(&slot) {
-            if let Some(v) = &vectors[s] {
-                row.iter_mut().zip(v).for_each(|(o, x)| *o = *x);
+            match &cached[s] {
+                Some(v) => row.iter_mut().zip(v).for_each(|(o, x)| *o = *x),
+                None => row.assign(&fresh.row(fresh_row[s])),
             }
         }
         Ok(out)
