@@ -46,7 +46,12 @@ pub(crate) fn segments<'a>(text: &'a str) -> Vec<Vec<Token<'a>>> {
             if let Some((s, _)) = word_start.take() {
                 close(&mut out, s, i);
             }
-            if !c.is_whitespace() && out.last().is_some_and(|seg| !seg.is_empty()) {
+            // A hyphen or apostrophe inside a word ("scikit-learn", "don't") separates the
+            // words but does not end the segment.
+            let joiner = matches!(c, '-' | '\'' | '\u{2019}')
+                && text[..i].chars().next_back().is_some_and(is_word)
+                && text[i + c.len_utf8()..].chars().next().is_some_and(is_word);
+            if !c.is_whitespace() && !joiner && out.last().is_some_and(|seg| !seg.is_empty()) {
                 out.push(Vec::new());
             }
         }
@@ -82,6 +87,10 @@ mod tests {
         );
         assert_eq!(s[1][1].start, "Deep learning, for ".len());
         assert!(segments("  ...  ").is_empty());
+        assert_eq!(
+            words(&segments("scikit-learn - fast")),
+            vec![vec!["scikit", "learn"], vec!["fast"]]
+        );
     }
 
     proptest! {

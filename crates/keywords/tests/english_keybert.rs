@@ -1,0 +1,63 @@
+//! English keyphrases against KeyBERT's own output (fixture made by
+//! `scripts/make_keybert_fixture.py` with all-MiniLM-L6-v2, (1, 2)-grams, English stopwords, top 5).
+
+use std::path::PathBuf;
+
+use groundrec_embed::TransformerEmbedder;
+use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
+
+#[test]
+fn top5_sets_agree_with_keybert() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/keybert_top5.json")).expect("fixture parses");
+    let docs: Vec<&str> = fixture["docs"]
+        .as_array()
+        .expect("docs")
+        .iter()
+        .map(|d| d.as_str().expect("text"))
+        .collect();
+    let model = std::env::var_os("GROUNDREC_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+        .join("all-MiniLM-L6-v2");
+    assert!(
+        model.join(".complete").is_file(),
+        "{} is missing: run `scripts/setup` first",
+        model.display()
+    );
+    let minilm = TransformerEmbedder::builder(&model)
+        .progress(false)
+        .build()
+        .expect("model loads");
+    let x = KeywordExtractor::new(
+        minilm,
+        NgramCandidates::new(1, 2).expect("valid"),
+        KeywordParams::default(),
+    )
+    .expect("valid");
+    let ours = x.extract(&docs).expect("extraction");
+    let mut agreement = 0.0;
+    let mut report = Vec::new();
+    for (doc_keys, theirs) in ours.iter().zip(fixture["top5"].as_array().expect("top5")) {
+        let theirs: Vec<&str> = theirs
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|k| k[0].as_str().expect("key"))
+            .collect();
+        let mine: Vec<&str> = doc_keys.keywords.iter().map(|k| k.key.as_str()).collect();
+        let shared = mine.iter().filter(|k| theirs.contains(k)).count();
+        agreement += shared as f64 / theirs.len().max(1) as f64;
+        report.push(format!("{shared}/5 ours {mine:?} keybert {theirs:?}"));
+    }
+    let mean = agreement / docs.len() as f64;
+    eprintln!(
+        "mean top-5 agreement with KeyBERT: {mean:.3}\n{}",
+        report.join("\n")
+    );
+    assert!(
+        mean >= 0.8,
+        "mean top-5 agreement {mean:.3} < 0.8:\n{}",
+        report.join("\n")
+    );
+}
