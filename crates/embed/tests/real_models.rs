@@ -349,3 +349,89 @@ fn worker_threads_do_not_change_vectors() {
     let d = (&one - &two).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
     assert!(d < 1e-5, "max difference {d}");
 }
+
+/// A `Dense` module after pooling (as in some sentence-transformers models) is applied:
+/// output = tanh(W · pooled + b), then normalised.
+#[test]
+fn dense_modules_are_applied() {
+    let src = model("all-MiniLM-L6-v2");
+    let tmp = std::env::temp_dir().join(format!("groundrec-embed-dense-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("1_Pooling")).expect("mkdir");
+    std::fs::create_dir_all(tmp.join("2_Dense")).expect("mkdir");
+    for f in [
+        "config.json",
+        "sentence_bert_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "1_Pooling/config.json",
+    ] {
+        std::fs::copy(src.join(f), tmp.join(f)).expect("copy");
+    }
+    std::fs::write(
+        tmp.join("modules.json"),
+        r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+            {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
+            {"idx":2,"name":"2","path":"2_Dense","type":"sentence_transformers.models.Dense"},
+            {"idx":3,"name":"3","path":"3_Normalize","type":"sentence_transformers.models.Normalize"}]"#,
+    )
+    .expect("write");
+    std::fs::write(
+        tmp.join("2_Dense/config.json"),
+        r#"{"in_features": 384, "out_features": 16, "bias": true, "activation_function": "torch.nn.modules.activation.Tanh"}"#,
+    )
+    .expect("write");
+    let w: Vec<f32> = (0..16 * 384)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 500.0)
+        .collect();
+    let b: Vec<f32> = (0..16).map(|i| i as f32 / 100.0).collect();
+    let wt = tch::Tensor::from_slice(&w).view([16, 384]);
+    let bt = tch::Tensor::from_slice(&b);
+    tch::Tensor::write_safetensors(
+        &[("linear.weight", &wt), ("linear.bias", &bt)],
+        tmp.join("2_Dense/model.safetensors"),
+    )
+    .expect("write weights");
+
+    let texts = ["a lecture on fractions", "jazz piano chords"];
+    // Reference: the pooled (unnormalised) MiniLM vectors through the same layer by hand.
+    let pooled_only = tmp.join("pooled");
+    std::fs::create_dir_all(pooled_only.join("1_Pooling")).expect("mkdir");
+    for f in [
+        "config.json",
+        "sentence_bert_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "1_Pooling/config.json",
+    ] {
+        std::fs::copy(src.join(f), pooled_only.join(f)).expect("copy");
+    }
+    let pooled = TransformerEmbedder::builder(&pooled_only)
+        .progress(false)
+        .build()
+        .expect("loads")
+        .embed(&texts)
+        .expect("embed");
+    let dense = TransformerEmbedder::builder(&tmp)
+        .progress(false)
+        .build()
+        .expect("loads with Dense");
+    assert_eq!(dense.dim(), 16);
+    let out = dense.embed(&texts).expect("embed");
+    for (r, row) in pooled.rows().into_iter().enumerate() {
+        let mut manual: Vec<f32> = (0..16)
+            .map(|o| (b[o] + (0..384).map(|i| w[o * 384 + i] * row[i]).sum::<f32>()).tanh())
+            .collect();
+        let norm = manual.iter().map(|v| v * v).sum::<f32>().sqrt();
+        manual.iter_mut().for_each(|v| *v /= norm);
+        for o in 0..16 {
+            assert!(
+                (out[[r, o]] - manual[o]).abs() < 1e-4,
+                "row {r} dim {o}: {} vs {}",
+                out[[r, o]],
+                manual[o]
+            );
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}
