@@ -1,7 +1,7 @@
 //! English keyphrases against KeyBERT's own output (fixture made by
 //! `scripts/make_keybert_fixture.py` with all-MiniLM-L6-v2, (1, 2)-grams, English stopwords, top 5).
 
-use std::path::PathBuf;
+mod common;
 
 use groundrec_embed::TransformerEmbedder;
 use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
@@ -16,15 +16,7 @@ fn top5_sets_agree_with_keybert() {
         .iter()
         .map(|d| d.as_str().expect("text"))
         .collect();
-    let model = std::env::var_os("GROUNDREC_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-        .join("all-MiniLM-L6-v2");
-    assert!(
-        model.join(".complete").is_file(),
-        "{} is missing: run `scripts/setup` first",
-        model.display()
-    );
+    let model = common::model("all-MiniLM-L6-v2");
     let minilm = TransformerEmbedder::builder(&model)
         .progress(false)
         .build()

@@ -4,17 +4,10 @@ use std::path::PathBuf;
 
 use groundrec_keywords::KoreanAnalyzer;
 
+mod common;
+
 fn ko_dic() -> PathBuf {
-    let dir = std::env::var_os("GROUNDREC_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-        .join("ko-dic");
-    assert!(
-        dir.join(".complete").is_file(),
-        "{} is missing: run `scripts/setup` first",
-        dir.display()
-    );
-    dir
+    common::model("ko-dic")
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! `scripts/setup`): lecture descriptions written for this test, each with the nouns a teacher
 //! would list for it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use groundrec_embed::TransformerEmbedder;
@@ -11,18 +10,7 @@ use groundrec_keywords::{
     NgramCandidates,
 };
 
-fn models() -> PathBuf {
-    let dir = std::env::var_os("GROUNDREC_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
-    for m in ["ko-dic", "multilingual-e5-small"] {
-        assert!(
-            dir.join(m).join(".complete").is_file(),
-            "{m} is missing: run `scripts/setup` first"
-        );
-    }
-    dir
-}
+mod common;
 
 const LECTURES: &[(&str, &[&str])] = &[
     (
@@ -81,13 +69,13 @@ const PARTICLES: &[&str] = &[
 
 #[test]
 fn korean_top5_holds_the_teachers_nouns_and_no_particles() {
-    let dir = models();
-    let analyzer = Arc::new(KoreanAnalyzer::load(dir.join("ko-dic")).expect("dictionary loads"));
+    let analyzer =
+        Arc::new(KoreanAnalyzer::load(common::model("ko-dic")).expect("dictionary loads"));
     let generator = AutoCandidates::new(
         NgramCandidates::new(1, 2).expect("valid"),
         Some(KoreanNounCandidates::new(analyzer.clone(), 2).expect("valid")),
     );
-    let e5 = TransformerEmbedder::builder(dir.join("multilingual-e5-small"))
+    let e5 = TransformerEmbedder::builder(common::model("multilingual-e5-small"))
         .prefix("query: ")
         .progress(false)
         .build()
