@@ -17,6 +17,27 @@ fn model(name: &str) -> PathBuf {
     dir
 }
 
+/// The files of a model folder without `modules.json` (so: pooling only, no Normalize).
+const BASE_FILES: [&str; 5] = [
+    "config.json",
+    "sentence_bert_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "1_Pooling/config.json",
+];
+
+/// A fresh temporary folder holding `files` copied from the model folder `src`.
+fn partial_copy(src: &std::path::Path, name: &str, files: &[&str]) -> PathBuf {
+    let tmp = std::env::temp_dir().join(format!("groundrec-embed-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    for f in files {
+        let to = tmp.join(f);
+        std::fs::create_dir_all(to.parent().expect("has a parent")).expect("mkdir");
+        std::fs::copy(src.join(f), to).expect("copy");
+    }
+    tmp
+}
+
 fn minilm() -> TransformerEmbedder {
     TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
         .progress(false)
@@ -295,21 +316,19 @@ fn vectors_match_sentence_transformers() {
 /// with its `tokenizer.json`.
 #[test]
 fn vocab_txt_folders_match_tokenizer_json() {
-    let src = model("all-MiniLM-L6-v2");
-    let tmp = std::env::temp_dir().join(format!("groundrec-embed-vocab-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("1_Pooling")).expect("mkdir");
-    for f in [
-        "config.json",
-        "modules.json",
-        "sentence_bert_config.json",
-        "model.safetensors",
-        "vocab.txt",
-        "tokenizer_config.json",
-        "1_Pooling/config.json",
-    ] {
-        std::fs::copy(src.join(f), tmp.join(f)).expect("copy");
-    }
+    let tmp = partial_copy(
+        &model("all-MiniLM-L6-v2"),
+        "vocab",
+        &[
+            "config.json",
+            "modules.json",
+            "sentence_bert_config.json",
+            "model.safetensors",
+            "vocab.txt",
+            "tokenizer_config.json",
+            "1_Pooling/config.json",
+        ],
+    );
     let texts = [
         "Résumé writing for ÜBER beginners",
         "fractions, decimals & percentages!",
@@ -355,19 +374,8 @@ fn worker_threads_do_not_change_vectors() {
 #[test]
 fn dense_modules_are_applied() {
     let src = model("all-MiniLM-L6-v2");
-    let tmp = std::env::temp_dir().join(format!("groundrec-embed-dense-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("1_Pooling")).expect("mkdir");
+    let tmp = partial_copy(&src, "dense", &BASE_FILES);
     std::fs::create_dir_all(tmp.join("2_Dense")).expect("mkdir");
-    for f in [
-        "config.json",
-        "sentence_bert_config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "1_Pooling/config.json",
-    ] {
-        std::fs::copy(src.join(f), tmp.join(f)).expect("copy");
-    }
     std::fs::write(
         tmp.join("modules.json"),
         r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
@@ -395,17 +403,7 @@ fn dense_modules_are_applied() {
 
     let texts = ["a lecture on fractions", "jazz piano chords"];
     // Reference: the pooled (unnormalised) MiniLM vectors through the same layer by hand.
-    let pooled_only = tmp.join("pooled");
-    std::fs::create_dir_all(pooled_only.join("1_Pooling")).expect("mkdir");
-    for f in [
-        "config.json",
-        "sentence_bert_config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "1_Pooling/config.json",
-    ] {
-        std::fs::copy(src.join(f), pooled_only.join(f)).expect("copy");
-    }
+    let pooled_only = partial_copy(&src, "dense-pooled", &BASE_FILES);
     let pooled = TransformerEmbedder::builder(&pooled_only)
         .progress(false)
         .build()
@@ -434,4 +432,5 @@ fn dense_modules_are_applied() {
         }
     }
     std::fs::remove_dir_all(&tmp).ok();
+    std::fs::remove_dir_all(&pooled_only).ok();
 }
