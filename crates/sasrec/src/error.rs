@@ -5,6 +5,9 @@ pub enum SasRecError {
     /// Reading input failed.
     #[error("i/o error: {0}")]
     Io(String),
+    /// A parameter is out of range.
+    #[error("invalid parameter: {0}")]
+    InvalidParam(String),
     /// An input line could not be parsed.
     #[error("line {line}: {reason}")]
     Parse {

@@ -1,8 +1,9 @@
 //! SASRec (Kang & McAuley, ICDM 2018) for groundrec: a sequential recommender built on
 //! multi-head causal self-attention over a user's item history, trained with libtorch (tch).
 //!
-//! Status: data reading and the paper's leave-one-out split are in place; the model, training,
-//! evaluation and serving follow.
+//! Status: data reading, the paper's leave-one-out split and the network (causal multi-head
+//! self-attention, paper or pre-LN layout, padding masked) are in place; training, evaluation,
+//! serving and artifacts follow.
 //!
 //! # Example
 //!
@@ -19,6 +20,10 @@
 
 mod data;
 mod error;
+// The network is used by its tests until training and serving (the next step) use it.
+#[cfg_attr(not(test), allow(dead_code))]
+mod model;
 
 pub use data::{leave_one_out, Sequences, UserSplit};
 pub use error::{Result, SasRecError};
+pub use model::ModelConfig;

@@ -1,0 +1,300 @@
+//! The SASRec network: item and position embeddings, causal multi-head self-attention blocks,
+//! point-wise feed-forward layers, scores by the shared item embedding.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Result, SasRecError};
+
+/// Architecture of a SASRec model (the paper's defaults for Amazon Games: hidden 50, 2 blocks,
+/// 1 head, max length 50, dropout 0.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Number of items; ids run from 1 to `n_items` (0 is padding).
+    pub n_items: usize,
+    /// Embedding and hidden size.
+    pub hidden: usize,
+    /// Self-attention blocks.
+    pub blocks: usize,
+    /// Attention heads (must divide `hidden`).
+    pub heads: usize,
+    /// Longest history the model reads (older items are cut).
+    pub max_len: usize,
+    /// Dropout rate in `[0, 1)`.
+    pub dropout: f64,
+    /// Pre-LN blocks (`x + f(LN(x))`) instead of the paper's layout.
+    pub pre_ln: bool,
+}
+
+impl ModelConfig {
+    /// The paper's settings for `n_items` items.
+    pub fn paper(n_items: usize) -> Self {
+        Self {
+            n_items,
+            hidden: 50,
+            blocks: 2,
+            heads: 1,
+            max_len: 50,
+            dropout: 0.5,
+            pre_ln: false,
+        }
+    }
+
+    /// Checks sizes and rates.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(SasRecError::InvalidParam(m));
+        if self.n_items == 0 || self.hidden == 0 || self.blocks == 0 || self.max_len == 0 {
+            return bad("n_items, hidden, blocks and max_len must all be at least 1".into());
+        }
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
+            return bad(format!(
+                "heads ({}) must divide hidden ({})",
+                self.heads, self.hidden
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        Ok(())
+    }
+}
+
+struct Block {
+    ln_attn: nn::LayerNorm,
+    q: nn::Linear,
+    k: nn::Linear,
+    v: nn::Linear,
+    out: nn::Linear,
+    ln_ff: nn::LayerNorm,
+    ff1: nn::Linear,
+    ff2: nn::Linear,
+}
+
+/// The network; tch types stay inside this crate.
+pub(crate) struct Network {
+    pub(crate) vs: nn::VarStore,
+    item: nn::Embedding,
+    position: nn::Embedding,
+    blocks: Vec<Block>,
+    final_ln: nn::LayerNorm,
+    pub(crate) config: ModelConfig,
+}
+
+impl Network {
+    /// A freshly initialised network (xavier-normal matrices, seeded).
+    pub(crate) fn new(config: &ModelConfig, seed: u64, device: Device) -> Result<Self> {
+        config.check()?;
+        tch::manual_seed(seed as i64);
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let d = config.hidden as i64;
+        let ln = |p: nn::Path<'_>| {
+            nn::layer_norm(
+                p,
+                vec![d],
+                nn::LayerNormConfig {
+                    eps: 1e-8,
+                    ..Default::default()
+                },
+            )
+        };
+        let lin = |p: nn::Path<'_>, i: i64, o: i64| nn::linear(p, i, o, Default::default());
+        let item = nn::embedding(
+            &root / "item",
+            config.n_items as i64 + 1,
+            d,
+            Default::default(),
+        );
+        let position = nn::embedding(
+            &root / "position",
+            config.max_len as i64,
+            d,
+            Default::default(),
+        );
+        let blocks = (0..config.blocks)
+            .map(|b| {
+                let p = &root / format!("block{b}");
+                Block {
+                    ln_attn: ln(&p / "ln_attn"),
+                    q: lin(&p / "q", d, d),
+                    k: lin(&p / "k", d, d),
+                    v: lin(&p / "v", d, d),
+                    out: lin(&p / "out", d, d),
+                    ln_ff: ln(&p / "ln_ff"),
+                    ff1: lin(&p / "ff1", d, d),
+                    ff2: lin(&p / "ff2", d, d),
+                }
+            })
+            .collect();
+        let final_ln = ln(&root / "final_ln");
+        tch::no_grad(|| {
+            for (name, mut t) in vs.variables() {
+                if t.dim() >= 2 {
+                    let (fan_out, fan_in) = (t.size()[0] as f64, t.size()[1] as f64);
+                    let std = (2.0 / (fan_in + fan_out)).sqrt();
+                    let _ = t.normal_(0.0, std);
+                }
+                if name == "item.weight" {
+                    let _ = t.get(0).zero_();
+                }
+            }
+        });
+        Ok(Self {
+            vs,
+            item,
+            position,
+            blocks,
+            final_ln,
+            config: config.clone(),
+        })
+    }
+
+    fn attention(
+        &self,
+        b: &Block,
+        q_in: &Tensor,
+        kv_in: &Tensor,
+        keep: &Tensor,
+        train: bool,
+    ) -> Tensor {
+        let (n, len, d) = q_in.size3().unwrap_or((0, 0, 0));
+        let heads = self.config.heads as i64;
+        let split = |t: Tensor| t.view([n, len, heads, d / heads]).transpose(1, 2);
+        let q = split(b.q.forward(q_in));
+        let k = split(b.k.forward(kv_in));
+        let v = split(b.v.forward(kv_in));
+        let p = if train { self.config.dropout } else { 0.0 };
+        let a = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(keep), p, false, None::<f64>);
+        b.out.forward(&a.transpose(1, 2).reshape([n, len, d]))
+    }
+
+    /// Hidden states `[batch, len, hidden]` of left-padded item sequences `[batch, len]`.
+    pub(crate) fn forward_t(&self, seqs: &Tensor, train: bool) -> Tensor {
+        let (n, len) = seqs.size2().unwrap_or((0, 0));
+        let device = seqs.device();
+        let d = self.config.hidden as f64;
+        let real = seqs.ne(0).unsqueeze(-1).to_kind(Kind::Float); // [n, len, 1]
+        let positions = Tensor::arange(len, (Kind::Int64, device));
+        let mut x =
+            self.item.forward(seqs) * d.sqrt() + self.position.forward(&positions).unsqueeze(0);
+        x = x.dropout(self.config.dropout, train) * &real;
+        // Query i sees keys j <= i that are real items; every query also sees itself, so that
+        // padding rows stay finite (they are zeroed afterwards).
+        let causal = Tensor::ones([len, len], (Kind::Bool, device)).tril(0);
+        let key_real = seqs.ne(0).view([n, 1, 1, len]);
+        let eye = Tensor::eye(len, (Kind::Bool, device));
+        let keep = causal.logical_and(&key_real).logical_or(&eye);
+        for b in &self.blocks {
+            if self.config.pre_ln {
+                let h = b.ln_attn.forward(&x);
+                x = &x
+                    + self
+                        .attention(b, &h, &h, &keep, train)
+                        .dropout(self.config.dropout, train);
+                let h = b.ln_ff.forward(&x);
+                x = &x + self.feed_forward(b, &h, train);
+            } else {
+                // The paper's layout: queries from LN(x), keys and values from x, residual on LN(x).
+                let q = b.ln_attn.forward(&x);
+                x = &q
+                    + self
+                        .attention(b, &q, &x, &keep, train)
+                        .dropout(self.config.dropout, train);
+                let h = b.ln_ff.forward(&x);
+                x = &h + self.feed_forward(b, &h, train);
+            }
+            x *= &real;
+        }
+        self.final_ln.forward(&x)
+    }
+
+    fn feed_forward(&self, b: &Block, x: &Tensor, train: bool) -> Tensor {
+        let h = b.ff1.forward(x).relu().dropout(self.config.dropout, train);
+        b.ff2.forward(&h).dropout(self.config.dropout, train)
+    }
+
+    /// Left-pads (or cuts to the last `max_len` items) one history.
+    pub(crate) fn pad(&self, history: &[u32]) -> Vec<i64> {
+        let l = self.config.max_len;
+        let tail = &history[history.len().saturating_sub(l)..];
+        let mut out = vec![0i64; l - tail.len()];
+        out.extend(tail.iter().map(|&i| i64::from(i)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(pre_ln: bool) -> Network {
+        let cfg = ModelConfig {
+            n_items: 20,
+            hidden: 8,
+            blocks: 2,
+            heads: 2,
+            max_len: 6,
+            dropout: 0.2,
+            pre_ln,
+        };
+        Network::new(&cfg, 3, Device::Cpu).expect("valid config")
+    }
+
+    fn run(net: &Network, rows: &[&[u32]]) -> Tensor {
+        let flat: Vec<i64> = rows.iter().flat_map(|r| net.pad(r)).collect();
+        let seqs = Tensor::from_slice(&flat).view([rows.len() as i64, net.config.max_len as i64]);
+        tch::no_grad(|| net.forward_t(&seqs, false))
+    }
+
+    #[test]
+    fn later_items_do_not_change_earlier_outputs() {
+        for pre_ln in [false, true] {
+            let net = tiny(pre_ln);
+            // Same first four items, different last two; no padding.
+            let out = run(&net, &[&[1, 2, 3, 4, 5, 6], &[1, 2, 3, 4, 9, 17]]);
+            let early = out.narrow(1, 0, 4);
+            let diff = (early.get(0) - early.get(1)).abs().max().double_value(&[]);
+            assert!(
+                diff < 1e-5,
+                "pre_ln {pre_ln}: earlier positions moved by {diff}"
+            );
+            let late = (out.get(0).get(5) - out.get(1).get(5))
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(late > 1e-4, "the last position must see its own history");
+        }
+    }
+
+    #[test]
+    fn padding_does_not_leak_into_real_positions() {
+        let net = tiny(false);
+        let before = run(&net, &[&[4, 5, 6]]);
+        tch::no_grad(|| {
+            let mut vars = net.vs.variables();
+            if let Some(w) = vars.get_mut("item.weight") {
+                let _ = w.get(0).fill_(3.0);
+            }
+        });
+        let after = run(&net, &[&[4, 5, 6]]);
+        let real = |t: &Tensor| t.narrow(1, 3, 3);
+        let diff = (real(&before) - real(&after)).abs().max().double_value(&[]);
+        assert!(
+            diff < 1e-6,
+            "padding embedding changed real outputs by {diff}"
+        );
+    }
+
+    #[test]
+    fn bad_configs_are_rejected() {
+        let mut cfg = ModelConfig::paper(10);
+        cfg.heads = 3;
+        assert!(cfg.check().is_err());
+        cfg = ModelConfig::paper(10);
+        cfg.dropout = 1.0;
+        assert!(cfg.check().is_err());
+        assert!(ModelConfig::paper(0).check().is_err());
+        assert!(ModelConfig::paper(10).check().is_ok());
+    }
+}
