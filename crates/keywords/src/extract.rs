@@ -224,34 +224,33 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         Ok(m)
     }
 
+    /// Mean unit embedding of a seed list (`None` for an empty list, which leaves a document alone).
+    fn seed_mean(&self, list: &[String]) -> Result<Option<Array1<f32>>> {
+        if list.is_empty() {
+            return Ok(None);
+        }
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        Ok(self.embed_unit(&refs)?.mean_axis(Axis(0)))
+    }
+
     fn apply_seeds(&self, doc_emb: &mut Array2<f32>, seeds: &Seeds) -> Result<()> {
         let blend = |row: &mut ndarray::ArrayViewMut1<'_, f32>, mean: &Array1<f32>| {
             row.zip_mut_with(mean, |d, &s| *d = (3.0 * *d + s) / 4.0);
         };
         match seeds {
             Seeds::None => {}
-            Seeds::Global(list) if !list.is_empty() => {
-                let refs: Vec<&str> = list.iter().map(String::as_str).collect();
-                let mean = self
-                    .embed_unit(&refs)?
-                    .mean_axis(Axis(0))
-                    .unwrap_or_default();
-                for mut row in doc_emb.rows_mut() {
-                    blend(&mut row, &mean);
+            Seeds::Global(list) => {
+                if let Some(mean) = self.seed_mean(list)? {
+                    for mut row in doc_emb.rows_mut() {
+                        blend(&mut row, &mean);
+                    }
                 }
             }
-            Seeds::Global(_) => {}
             Seeds::PerDocument(lists) => {
                 for (mut row, list) in doc_emb.rows_mut().into_iter().zip(lists) {
-                    if list.is_empty() {
-                        continue;
+                    if let Some(mean) = self.seed_mean(list)? {
+                        blend(&mut row, &mean);
                     }
-                    let refs: Vec<&str> = list.iter().map(String::as_str).collect();
-                    let mean = self
-                        .embed_unit(&refs)?
-                        .mean_axis(Axis(0))
-                        .unwrap_or_default();
-                    blend(&mut row, &mean);
                 }
             }
         }

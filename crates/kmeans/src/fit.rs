@@ -10,7 +10,7 @@ use crate::error::{KMeansError, Result};
 use crate::float::{check_data, f, to64, KFloat};
 use crate::init::{kmeans_plusplus, random_rows};
 use crate::linalg::{
-    argmin, assign, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
+    argmin, assign, block_size, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
 };
 use crate::model::KMeansModel;
 use crate::params::{Algorithm, Init, KMeansParams, Metric};
@@ -117,23 +117,12 @@ fn lloyd<F: KFloat>(
         n_iter += 1;
         let c_norms = row_norms(&centers.view());
         let cv = centers.view();
-        // Assignment and partial sums, block by block; labels/dists written in place.
-        let mut label_parts: Vec<&mut [usize]> = Vec::new();
-        let mut dist_parts: Vec<&mut [F]> = Vec::new();
-        {
-            let (mut lrest, mut drest) = (&mut labels[..], &mut dists[..]);
-            for &(s, e) in &ranges {
-                let (l, lr) = lrest.split_at_mut(e - s);
-                let (dd, dr) = drest.split_at_mut(e - s);
-                label_parts.push(l);
-                dist_parts.push(dd);
-                lrest = lr;
-                drest = dr;
-            }
-        }
+        // Assignment and partial sums, block by block; labels/dists written in place
+        // (the chunks of `block_size` rows are exactly the blocks' ranges).
+        let size = block_size(n);
         let changed_and_partials: Vec<(usize, Partial)> = ranges
             .par_iter()
-            .zip(label_parts.into_par_iter().zip(dist_parts.into_par_iter()))
+            .zip(labels.par_chunks_mut(size).zip(dists.par_chunks_mut(size)))
             .map(|(&range, (lab, dis))| {
                 let mut part = Partial {
                     sums: Array2::zeros((k, d)),

@@ -23,9 +23,14 @@ pub(crate) fn row_norms<F: KFloat>(x: &ArrayView2<'_, F>) -> Vec<F> {
         .collect()
 }
 
+/// Rows per block (the last block may be shorter).
+pub(crate) fn block_size(n: usize) -> usize {
+    n.div_ceil(BLOCKS).max(1)
+}
+
 /// The row ranges of the fixed blocks.
 pub(crate) fn blocks(n: usize) -> Vec<(usize, usize)> {
-    let size = n.div_ceil(BLOCKS).max(1);
+    let size = block_size(n);
     (0..n)
         .step_by(size)
         .map(|s| (s, (s + size).min(n)))

@@ -525,25 +525,19 @@ impl Embedder for TransformerEmbedder {
         let todo: Vec<usize> = (0..unique.len()).filter(|&i| cached[i].is_none()).collect();
         let todo_texts: Vec<&str> = todo.iter().map(|&i| unique[i]).collect();
         let fresh = self.embed_distinct(&todo_texts)?;
-        if todo.len() == texts.len() {
-            // No duplicates and nothing cached: the fresh rows are the answer, in input order.
-            if let Some(cache) = &self.cache {
-                let mut cache = lock_cache(cache)?;
-                for (t, row) in texts.iter().zip(fresh.rows()) {
-                    cache.put(t, &row.to_vec());
-                }
-            }
-            return Ok(fresh);
-        }
-        let mut fresh_row = vec![usize::MAX; unique.len()];
-        for (r, &i) in todo.iter().enumerate() {
-            fresh_row[i] = r;
-        }
         if let Some(cache) = &self.cache {
             let mut cache = lock_cache(cache)?;
             for (&i, row) in todo.iter().zip(fresh.rows()) {
                 cache.put(unique[i], &row.to_vec());
             }
+        }
+        if todo.len() == texts.len() {
+            // No duplicates and nothing cached: the fresh rows are the answer, in input order.
+            return Ok(fresh);
+        }
+        let mut fresh_row = vec![usize::MAX; unique.len()];
+        for (r, &i) in todo.iter().enumerate() {
+            fresh_row[i] = r;
         }
         let mut out = Array2::<f32>::zeros((texts.len(), self.dim));
         for (mut row, &s) in out.rows_mut().into_iter().zip(&slot) {
