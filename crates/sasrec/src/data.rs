@@ -49,13 +49,50 @@ impl Sequences {
                 out.sequences.push(Vec::new());
                 out.user_ids.len() - 1
             });
-            let i = *items.entry(item.to_string()).or_insert_with(|| {
-                out.item_ids.push(item.to_string());
-                (out.item_ids.len() - 1) as u32
-            });
+            let i = out.intern(&mut items, item);
             out.sequences[u].push(i);
         }
         Ok(out)
+    }
+}
+
+impl Sequences {
+    /// Reads one user per line: whitespace-separated item ids in time order (the format of the
+    /// gSASRec ML-1M split). Line `k` (1-based) becomes user `"k"`; empty lines are users
+    /// without interactions, so line numbers stay user ids.
+    pub fn read_user_lines(reader: impl BufRead) -> Result<Self> {
+        let mut out = Sequences {
+            item_ids: vec![String::new()],
+            ..Default::default()
+        };
+        let mut items: HashMap<String, u32> = HashMap::new();
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| SasRecError::Io(e.to_string()))?;
+            let seq = line
+                .split_whitespace()
+                .map(|item| out.intern(&mut items, item))
+                .collect();
+            out.user_ids.push((n + 1).to_string());
+            out.sequences.push(seq);
+        }
+        Ok(out)
+    }
+
+    fn intern(&mut self, items: &mut HashMap<String, u32>, item: &str) -> u32 {
+        *items.entry(item.to_string()).or_insert_with(|| {
+            self.item_ids.push(item.to_string());
+            (self.item_ids.len() - 1) as u32
+        })
+    }
+
+    /// A map from external item ids to dense ids.
+    pub fn item_index(&self) -> HashMap<&str, u32> {
+        self.item_ids
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, s)| (s.as_str(), i as u32))
+            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SasRecError {
-    /// Reading input failed.
+    /// Reading or writing a file failed.
     #[error("i/o error: {0}")]
     Io(String),
     /// A parameter is out of range.
@@ -16,6 +16,35 @@ pub enum SasRecError {
         /// What was wrong.
         reason: String,
     },
+    /// There is nothing to work on (no items, no training pairs, an empty history, ...).
+    #[error("empty input: {0}")]
+    EmptyInput(String),
+    /// An item id that the model does not know.
+    #[error("unknown item: {0}")]
+    UnknownItem(String),
+    /// Item features with the wrong shape or non-finite values.
+    #[error("invalid item features: {0}")]
+    Features(String),
+    /// Training diverged (a non-finite loss).
+    #[error("training diverged: {0}")]
+    Diverged(String),
+    /// A saved model could not be read: missing, truncated, corrupt or of another version.
+    #[error("artifact {path}: {reason}")]
+    Artifact {
+        /// The file or folder.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// libtorch reported an error.
+    #[error("libtorch: {0}")]
+    Torch(String),
+}
+
+impl From<tch::TchError> for SasRecError {
+    fn from(e: tch::TchError) -> Self {
+        SasRecError::Torch(e.to_string())
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -1,29 +1,71 @@
 //! SASRec (Kang & McAuley, ICDM 2018) for groundrec: a sequential recommender built on
 //! multi-head causal self-attention over a user's item history, trained with libtorch (tch).
 //!
-//! Status: data reading, the paper's leave-one-out split and the network (causal multi-head
-//! self-attention, paper or pre-LN layout, padding masked) are in place; training, evaluation,
-//! serving and artifacts follow.
+//! - **Data**: [`Sequences`] reads `user item` lines or one-line-per-user sequences and keeps
+//!   the id maps both ways; [`Dataset::leave_one_out`] is the paper's split.
+//! - **Model**: item embeddings scaled by √d plus learned positions, N blocks of causal
+//!   multi-head attention and point-wise feed-forward layers (the paper's layout or pre-LN),
+//!   padding masked, scores by the shared item embedding. Optional frozen item features
+//!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
+//! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
+//!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
+//!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items; Adam with
+//!   betas (0.9, 0.98); early stopping on validation NDCG@10; progress bars unless quiet.
+//! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
+//!   sampled protocol and under full ranking, and catalogue coverage.
+//! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
+//!   [`SasRecModel::load`] with safetensors weights and a JSON description.
+//!
+//! tch types never appear in the public API: inputs and outputs are plain Rust and ndarray.
 //!
 //! # Example
 //!
 //! ```
-//! use groundrec_sasrec::{leave_one_out, Sequences};
+//! use groundrec_sasrec::{Dataset, EvalParams, SasRec, Sequences};
 //!
-//! let data = Sequences::read_pairs("1 10\n1 11\n1 12\n1 13\n2 10\n".as_bytes())?;
-//! assert_eq!(data.n_items(), 4);
-//! let split = leave_one_out(&data.sequences[0]);
-//! assert_eq!((split.train.len(), split.valid, split.test), (2, Some(3), Some(4)));
+//! // Twelve users walking through items in order: after item i comes item i + 1.
+//! let mut log = String::new();
+//! for u in 0..12 {
+//!     for i in 0..8 {
+//!         log.push_str(&format!("u{u} item{}\n", (u + i) % 10));
+//!     }
+//! }
+//! let data = Dataset::leave_one_out(&Sequences::read_pairs(log.as_bytes())?);
+//! let (model, report) = SasRec::params()
+//!     .hidden(16)
+//!     .heads(2)
+//!     .max_len(8)
+//!     .epochs(3)
+//!     .early_stopping(None)
+//!     .quiet(true)
+//!     .check()?
+//!     .fit(&data)?;
+//! assert_eq!(report.epochs.len(), 3);
+//! let top = model.recommend(&["item3", "item4"], 3)?;
+//! assert_eq!(top.len(), 3);
+//! assert!(top.iter().all(|r| r.item != "item3" && r.item != "item4"));
+//! let eval = model.evaluate(&data.test, &EvalParams::full())?;
+//! assert!(eval.full.is_some());
 //! # Ok::<(), groundrec_sasrec::SasRecError>(())
 //! ```
 #![deny(missing_docs)]
 
+mod artifact;
 mod data;
+mod dataset;
 mod error;
-// The network is used by its tests until training and serving (the next step) use it.
-#[cfg_attr(not(test), allow(dead_code))]
+mod eval;
 mod model;
+mod params;
+mod serve;
+mod train;
 
+pub use artifact::FORMAT_VERSION;
 pub use data::{leave_one_out, Sequences, UserSplit};
+pub use dataset::{Dataset, EvalCase};
 pub use error::{Result, SasRecError};
+pub use eval::{EvalParams, Evaluation, RankMetrics};
 pub use model::ModelConfig;
+pub use params::{Compute, EarlyStopping, Loss, Protocol, SasRec, SasRecParams, SasRecValidParams};
+pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
+pub use train::{EpochLog, TrainReport};

@@ -25,6 +25,10 @@ pub struct ModelConfig {
     pub dropout: f64,
     /// Pre-LN blocks (`x + f(LN(x))`) instead of the paper's layout.
     pub pre_ln: bool,
+    /// Width of the frozen item-feature matrix (0: no content features). With features, an
+    /// item's vector is its ID embedding plus a learned projection of its features.
+    #[serde(default)]
+    pub feature_dim: usize,
 }
 
 impl ModelConfig {
@@ -38,6 +42,7 @@ impl ModelConfig {
             max_len: 50,
             dropout: 0.5,
             pre_ln: false,
+            feature_dim: 0,
         }
     }
 
@@ -78,6 +83,8 @@ pub(crate) struct Network {
     position: nn::Embedding,
     blocks: Vec<Block>,
     final_ln: nn::LayerNorm,
+    /// Frozen item features `[n_items + 1, feature_dim]` and their projection.
+    content: Option<(Tensor, nn::Linear)>,
     pub(crate) config: ModelConfig,
 }
 
@@ -128,6 +135,20 @@ impl Network {
             })
             .collect();
         let final_ln = ln(&root / "final_ln");
+        let content = (config.feature_dim > 0).then(|| {
+            let f = config.feature_dim as i64;
+            let features = root.zeros_no_train("features", &[config.n_items as i64 + 1, f]);
+            let proj = nn::linear(
+                &root / "feature_proj",
+                f,
+                d,
+                nn::LinearConfig {
+                    bias: false,
+                    ..Default::default()
+                },
+            );
+            (features, proj)
+        });
         tch::no_grad(|| {
             for (name, mut t) in vs.variables() {
                 if t.dim() >= 2 {
@@ -146,8 +167,66 @@ impl Network {
             position,
             blocks,
             final_ln,
+            content,
             config: config.clone(),
         })
+    }
+
+    /// Copies item features (row 0 is padding and must be zero) into the frozen feature matrix.
+    pub(crate) fn set_features(&mut self, features: &Tensor) -> Result<()> {
+        let Some((f, _)) = &mut self.content else {
+            return Err(SasRecError::Features(
+                "the model was configured without content features".into(),
+            ));
+        };
+        if features.size() != f.size() {
+            return Err(SasRecError::Features(format!(
+                "expected shape {:?}, got {:?}",
+                f.size(),
+                features.size()
+            )));
+        }
+        tch::no_grad(|| f.f_copy_(features))?;
+        Ok(())
+    }
+
+    /// Zeroes the ID embeddings of `items` (items never seen in training that are scored from
+    /// their content alone).
+    pub(crate) fn zero_id_embeddings(&mut self, items: &[i64]) {
+        if items.is_empty() {
+            return;
+        }
+        let idx = Tensor::from_slice(items).to_device(self.vs.device());
+        tch::no_grad(|| {
+            let _ = self.item.ws.index_fill_(0, &idx, 0.0);
+        });
+    }
+
+    /// Vectors of the items `ids` (any shape): ID embedding plus projected content.
+    pub(crate) fn items(&self, ids: &Tensor) -> Tensor {
+        let e = self.item.forward(ids);
+        match &self.content {
+            Some((f, proj)) => {
+                let mut shape = ids.size();
+                shape.push(self.config.feature_dim as i64);
+                let rows = f.index_select(0, &ids.flatten(0, -1)).view(shape.as_slice());
+                e + proj.forward(&rows)
+            }
+            None => e,
+        }
+    }
+
+    /// The ID embedding table `[n_items + 1, hidden]`.
+    pub(crate) fn item_table(&self) -> Tensor {
+        self.item.ws.shallow_clone()
+    }
+
+    /// Vectors of all items `[n_items + 1, hidden]` (row 0 is padding).
+    pub(crate) fn all_items(&self) -> Tensor {
+        match &self.content {
+            Some((f, proj)) => &self.item.ws + proj.forward(f),
+            None => self.item.ws.shallow_clone(),
+        }
     }
 
     fn attention(
@@ -169,15 +248,18 @@ impl Network {
         b.out.forward(&a.transpose(1, 2).reshape([n, len, d]))
     }
 
-    /// Hidden states `[batch, len, hidden]` of left-padded item sequences `[batch, len]`.
+    /// Hidden states `[batch, len, hidden]` of left-padded item sequences `[batch, len]`,
+    /// `len <= max_len`. The sequences are taken as the last `len` columns of full-length
+    /// left-padded rows, so a batch may drop its all-padding leading columns without changing
+    /// any output.
     pub(crate) fn forward_t(&self, seqs: &Tensor, train: bool) -> Tensor {
         let (n, len) = seqs.size2().unwrap_or((0, 0));
         let device = seqs.device();
         let d = self.config.hidden as f64;
         let real = seqs.ne(0).unsqueeze(-1).to_kind(Kind::Float); // [n, len, 1]
-        let positions = Tensor::arange(len, (Kind::Int64, device));
-        let mut x =
-            self.item.forward(seqs) * d.sqrt() + self.position.forward(&positions).unsqueeze(0);
+        let first = self.config.max_len as i64 - len;
+        let positions = Tensor::arange_start(first, first + len, (Kind::Int64, device));
+        let mut x = self.items(seqs) * d.sqrt() + self.position.forward(&positions).unsqueeze(0);
         x = x.dropout(self.config.dropout, train) * &real;
         // Query i sees keys j <= i that are real items; every query also sees itself, so that
         // padding rows stay finite (they are zeroed afterwards).
@@ -213,15 +295,6 @@ impl Network {
         let h = b.ff1.forward(x).relu().dropout(self.config.dropout, train);
         b.ff2.forward(&h).dropout(self.config.dropout, train)
     }
-
-    /// Left-pads (or cuts to the last `max_len` items) one history.
-    pub(crate) fn pad(&self, history: &[u32]) -> Vec<i64> {
-        let l = self.config.max_len;
-        let tail = &history[history.len().saturating_sub(l)..];
-        let mut out = vec![0i64; l - tail.len()];
-        out.extend(tail.iter().map(|&i| i64::from(i)));
-        out
-    }
 }
 
 #[cfg(test)]
@@ -237,12 +310,22 @@ mod tests {
             max_len: 6,
             dropout: 0.2,
             pre_ln,
+            feature_dim: 0,
         };
         Network::new(&cfg, 3, Device::Cpu).expect("valid config")
     }
 
+    /// Left-pads (or cuts to the last `max_len` items) one history.
+    fn pad(net: &Network, history: &[u32]) -> Vec<i64> {
+        let l = net.config.max_len;
+        let tail = &history[history.len().saturating_sub(l)..];
+        let mut out = vec![0i64; l - tail.len()];
+        out.extend(tail.iter().map(|&i| i64::from(i)));
+        out
+    }
+
     fn run(net: &Network, rows: &[&[u32]]) -> Tensor {
-        let flat: Vec<i64> = rows.iter().flat_map(|r| net.pad(r)).collect();
+        let flat: Vec<i64> = rows.iter().flat_map(|r| pad(net, r)).collect();
         let seqs = Tensor::from_slice(&flat).view([rows.len() as i64, net.config.max_len as i64]);
         tch::no_grad(|| net.forward_t(&seqs, false))
     }

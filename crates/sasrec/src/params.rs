@@ -1,0 +1,297 @@
+//! Training settings: a builder that validates into checked parameters (the linfa pattern).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SasRecError};
+use crate::model::ModelConfig;
+
+/// The training objective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Loss {
+    /// The paper's loss: binary cross-entropy on the next item and one sampled negative per
+    /// position.
+    Bce,
+    /// gBCE (Petrov & Macdonald, gSASRec, RecSys 2023): `negatives` sampled negatives per user
+    /// and a positive term raised to the power β derived from the calibration parameter `t`
+    /// in `[0, 1]` (`t = 0` is plain BCE with many negatives, `t = 1` is fully calibrated).
+    GBce {
+        /// Negatives per user (shared by the user's positions).
+        negatives: usize,
+        /// Calibration parameter in `[0, 1]`.
+        t: f64,
+    },
+    /// Softmax cross-entropy over the next item and `negatives` sampled negatives per user.
+    SampledSoftmax {
+        /// Negatives per user (shared by the user's positions).
+        negatives: usize,
+    },
+    /// Softmax cross-entropy over the whole catalogue (the user's other history items are left
+    /// out of the denominator).
+    FullSoftmax,
+}
+
+/// How ranked lists are judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// The paper's protocol: the target among `negatives` items drawn uniformly from the items
+    /// the user never interacted with.
+    Sampled {
+        /// Number of sampled negatives (100 in the paper).
+        negatives: usize,
+    },
+    /// The target among all items except the user's input history.
+    Full,
+}
+
+/// Where the model computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Compute {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    CudaIfAvailable,
+    /// A given CUDA device.
+    Cuda(usize),
+}
+
+impl Compute {
+    pub(crate) fn device(self) -> tch::Device {
+        match self {
+            Compute::Cpu => tch::Device::Cpu,
+            Compute::CudaIfAvailable => tch::Device::cuda_if_available(),
+            Compute::Cuda(i) => tch::Device::Cuda(i),
+        }
+    }
+}
+
+/// Early stopping on validation NDCG@10.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopping {
+    /// Evaluate every this many epochs.
+    pub every: usize,
+    /// Stop after this many evaluations without improvement; the best weights are kept.
+    pub patience: usize,
+    /// The protocol of the validation NDCG@10.
+    pub protocol: Protocol,
+    /// Evaluate at most this many validation users (a seeded sample); 0 means all.
+    pub max_users: usize,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        Self {
+            every: 5,
+            patience: 3,
+            protocol: Protocol::Full,
+            max_users: 10_000,
+        }
+    }
+}
+
+/// Unchecked settings of a SASRec model and its training; [`SasRecParams::check`] validates
+/// them into [`SasRecValidParams`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SasRecParams(pub(crate) SasRecValidParams);
+
+/// Checked settings; [`SasRecValidParams::fit`] trains a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SasRecValidParams {
+    pub(crate) hidden: usize,
+    pub(crate) blocks: usize,
+    pub(crate) heads: usize,
+    pub(crate) max_len: usize,
+    pub(crate) dropout: f64,
+    pub(crate) pre_ln: bool,
+    pub(crate) loss: Loss,
+    pub(crate) learning_rate: f64,
+    pub(crate) batch_size: usize,
+    pub(crate) epochs: usize,
+    pub(crate) l2_emb: f64,
+    pub(crate) seed: u64,
+    pub(crate) threads: usize,
+    pub(crate) compute: Compute,
+    pub(crate) early_stopping: Option<EarlyStopping>,
+    pub(crate) quiet: bool,
+}
+
+/// Entry point: `SasRec::params()` (sensible defaults) or `SasRec::paper()` (the paper's
+/// Amazon settings).
+#[derive(Debug, Clone, Copy)]
+pub struct SasRec;
+
+impl SasRec {
+    /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
+    /// with 256 negatives, learning rate 1e-3, batch 128, 100 epochs with early stopping on
+    /// full-ranking validation NDCG@10, seed 42, 2 threads, CPU.
+    pub fn params() -> SasRecParams {
+        SasRecParams(SasRecValidParams {
+            hidden: 64,
+            blocks: 2,
+            heads: 2,
+            max_len: 50,
+            dropout: 0.2,
+            pre_ln: false,
+            loss: Loss::SampledSoftmax { negatives: 256 },
+            learning_rate: 1e-3,
+            batch_size: 128,
+            epochs: 100,
+            l2_emb: 0.0,
+            seed: 42,
+            threads: 2,
+            compute: Compute::Cpu,
+            early_stopping: Some(EarlyStopping::default()),
+            quiet: false,
+        })
+    }
+
+    /// The paper's settings (Amazon datasets): hidden 50, 2 blocks, 1 head, max length 50,
+    /// dropout 0.5, BCE with one negative, learning rate 1e-3, batch 128, 200 epochs, no early
+    /// stopping.
+    pub fn paper() -> SasRecParams {
+        SasRec::params()
+            .hidden(50)
+            .heads(1)
+            .dropout(0.5)
+            .loss(Loss::Bce)
+            .epochs(200)
+            .early_stopping(None)
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.0.$name = value;
+            self
+        }
+    };
+}
+
+impl SasRecParams {
+    setter!(/// Embedding and hidden size.
+        hidden: usize);
+    setter!(/// Self-attention blocks.
+        blocks: usize);
+    setter!(/// Attention heads (must divide the hidden size).
+        heads: usize);
+    setter!(/// Longest history read; older items are cut (also when recommending).
+        max_len: usize);
+    setter!(/// Dropout rate in `[0, 1)`.
+        dropout: f64);
+    setter!(/// Pre-LN blocks instead of the paper's layout.
+        pre_ln: bool);
+    setter!(/// The training objective.
+        loss: Loss);
+    setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
+        learning_rate: f64);
+    setter!(/// Users per training step.
+        batch_size: usize);
+    setter!(/// Maximum number of epochs.
+        epochs: usize);
+    setter!(/// L2 penalty on the item embedding table.
+        l2_emb: f64);
+    setter!(/// Seed of initialisation, dropout, batch order and negative sampling.
+        seed: u64);
+    setter!(/// CPU threads libtorch uses (a process-wide libtorch setting).
+        threads: usize);
+    setter!(/// Where to compute.
+        compute: Compute);
+    setter!(/// Early stopping, or `None` to train all epochs.
+        early_stopping: Option<EarlyStopping>);
+    setter!(/// No progress output.
+        quiet: bool);
+
+    /// Validates the settings.
+    pub fn check(self) -> Result<SasRecValidParams> {
+        let p = self.0;
+        let bad = |m: String| Err(SasRecError::InvalidParam(m));
+        p.model_config(1, 0).check()?;
+        if !(p.learning_rate.is_finite() && p.learning_rate > 0.0) {
+            return bad(format!(
+                "learning_rate must be positive, got {}",
+                p.learning_rate
+            ));
+        }
+        if !(p.l2_emb.is_finite() && p.l2_emb >= 0.0) {
+            return bad(format!("l2_emb must be >= 0, got {}", p.l2_emb));
+        }
+        if p.batch_size == 0 || p.epochs == 0 || p.threads == 0 {
+            return bad("batch_size, epochs and threads must be at least 1".into());
+        }
+        match p.loss {
+            Loss::GBce { negatives, t } if negatives == 0 || !(0.0..=1.0).contains(&t) => {
+                return bad(format!(
+                    "gBCE needs negatives >= 1 and t in [0, 1], got {negatives} and {t}"
+                ))
+            }
+            Loss::SampledSoftmax { negatives: 0 } => {
+                return bad("sampled softmax needs at least one negative".into())
+            }
+            _ => {}
+        }
+        if let Some(es) = p.early_stopping {
+            if es.every == 0 || es.patience == 0 {
+                return bad("early stopping needs every >= 1 and patience >= 1".into());
+            }
+            if es.protocol == (Protocol::Sampled { negatives: 0 }) {
+                return bad("the sampled protocol needs at least one negative".into());
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl SasRecValidParams {
+    pub(crate) fn model_config(&self, n_items: usize, feature_dim: usize) -> ModelConfig {
+        ModelConfig {
+            n_items,
+            hidden: self.hidden,
+            blocks: self.blocks,
+            heads: self.heads,
+            max_len: self.max_len,
+            dropout: self.dropout,
+            pre_ln: self.pre_ln,
+            feature_dim,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_paper_settings_are_valid() {
+        SasRec::params().check().expect("defaults");
+        let p = SasRec::paper().check().expect("paper");
+        assert_eq!((p.hidden, p.heads, p.dropout), (50, 1, 0.5));
+        assert_eq!(p.loss, Loss::Bce);
+    }
+
+    #[test]
+    fn out_of_range_settings_are_errors() {
+        let cases = [
+            SasRec::params().heads(3),
+            SasRec::params().dropout(1.0),
+            SasRec::params().learning_rate(f64::NAN),
+            SasRec::params().batch_size(0),
+            SasRec::params().loss(Loss::GBce {
+                negatives: 10,
+                t: 1.5,
+            }),
+            SasRec::params().loss(Loss::SampledSoftmax { negatives: 0 }),
+            SasRec::params().early_stopping(Some(EarlyStopping {
+                patience: 0,
+                ..Default::default()
+            })),
+        ];
+        for p in cases {
+            assert!(
+                matches!(p.clone().check(), Err(SasRecError::InvalidParam(_))),
+                "{p:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The training loop: batches of users, negatives outside each user's history, the chosen loss,
+//! Adam(0.9, 0.98), early stopping on validation NDCG@10.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ndarray::ArrayView2;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::OptimizerConfig;
+use tch::{Kind, Tensor};
+
+use crate::dataset::{Dataset, EvalCase};
+use crate::error::{Result, SasRecError};
+use crate::eval::{EvalParams, Evaluation};
+use crate::model::Network;
+use crate::params::{Loss, Protocol, SasRecValidParams};
+use crate::serve::SasRecModel;
+
+/// One epoch of training as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub loss: f64,
+    /// Wall time of the epoch's training steps in seconds (evaluation excluded).
+    pub seconds: f64,
+    /// Validation metrics, when this epoch was evaluated.
+    pub valid: Option<Evaluation>,
+}
+
+/// What training did: one entry per epoch and the epoch whose weights were kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Every epoch in order.
+    pub epochs: Vec<EpochLog>,
+    /// The epoch whose weights the model holds (the best validated one with early stopping,
+    /// else the last).
+    pub best_epoch: usize,
+    /// Whether early stopping ended training before the last epoch.
+    pub stopped_early: bool,
+}
+
+/// Batch builder: right-aligned inputs, next-item targets, negatives not in the user's
+/// training items.
+struct Sampler<'a> {
+    train: &'a [Vec<u32>],
+    users: Vec<usize>,
+    /// Sorted, unique training items per user.
+    seen: Vec<Vec<u32>>,
+    /// Items negatives are drawn from.
+    pool: Vec<u32>,
+    max_len: usize,
+}
+
+struct Batch {
+    users: Vec<usize>,
+    len: usize,
+    seq: Vec<i64>,
+    pos: Vec<i64>,
+    /// `[users, len]` for BCE, `[users, k]` for the multi-negative losses, empty otherwise.
+    neg: Vec<i64>,
+}
+
+impl<'a> Sampler<'a> {
+    fn new(train: &'a [Vec<u32>], pool: Vec<u32>, max_len: usize) -> Self {
+        let users = (0..train.len()).filter(|&u| train[u].len() >= 2).collect();
+        let seen = train
+            .iter()
+            .map(|s| {
+                let mut v = s.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect();
+        Self {
+            train,
+            users,
+            seen,
+            pool,
+            max_len,
+        }
+    }
+
+    /// One negative for `user`: uniform over the pool minus the user's items (uniform over the
+    /// whole pool in the degenerate case of a user who has seen every item).
+    fn negative(&self, user: usize, rng: &mut ChaCha8Rng) -> u32 {
+        let seen = &self.seen[user];
+        for _ in 0..64 {
+            let i = self.pool[rng.gen_range(0..self.pool.len())];
+            if seen.binary_search(&i).is_err() {
+                return i;
+            }
+        }
+        let rest: Vec<u32> = self
+            .pool
+            .iter()
+            .copied()
+            .filter(|i| seen.binary_search(i).is_err())
+            .collect();
+        let from = if rest.is_empty() { &self.pool } else { &rest };
+        from[rng.gen_range(0..from.len())]
+    }
+
+    fn batch(&self, users: &[usize], loss: Loss, rng: &mut ChaCha8Rng) -> Batch {
+        let len = users
+            .iter()
+            .map(|&u| (self.train[u].len() - 1).min(self.max_len))
+            .max()
+            .unwrap_or(1);
+        let b = users.len();
+        let (mut seq, mut pos) = (vec![0i64; b * len], vec![0i64; b * len]);
+        for (r, &u) in users.iter().enumerate() {
+            let s = &self.train[u];
+            let n = (s.len() - 1).min(len);
+            let row = r * len + len - n;
+            for (j, w) in s[s.len() - 1 - n..].windows(2).enumerate() {
+                seq[row + j] = i64::from(w[0]);
+                pos[row + j] = i64::from(w[1]);
+            }
+        }
+        let neg = match loss {
+            Loss::Bce => pos
+                .iter()
+                .enumerate()
+                .map(|(j, &p)| {
+                    if p == 0 {
+                        0
+                    } else {
+                        i64::from(self.negative(users[j / len], rng))
+                    }
+                })
+                .collect(),
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => users
+                .iter()
+                .flat_map(|&u| (0..negatives).map(move |_| u))
+                .map(|u| i64::from(self.negative(u, rng)))
+                .collect(),
+            Loss::FullSoftmax => Vec::new(),
+        };
+        Batch {
+            users: users.to_vec(),
+            len,
+            seq,
+            pos,
+            neg,
+        }
+    }
+}
+
+/// The loss of one batch (a scalar tensor with gradients).
+fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) -> Tensor {
+    let device = net.vs.device();
+    let (n, len) = (b.users.len() as i64, b.len as i64);
+    let d = net.config.hidden as i64;
+    let seq = Tensor::from_slice(&b.seq).view([n, len]).to_device(device);
+    let pos = Tensor::from_slice(&b.pos).to_device(device);
+    let h = net.forward_t(&seq, true);
+    // Only real positions produce a loss.
+    let idx = pos.ne(0).nonzero().squeeze_dim(1);
+    let hr = h.view([-1, d]).index_select(0, &idx);
+    let p = pos.index_select(0, &idx);
+    let sp = (&hr * net.items(&p)).sum_dim_intlist(-1, false, Kind::Float);
+    let main = match loss {
+        Loss::Bce => {
+            let ng = Tensor::from_slice(&b.neg).to_device(device).index_select(0, &idx);
+            let sn = (&hr * net.items(&ng)).sum_dim_intlist(-1, false, Kind::Float);
+            sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
+        }
+        Loss::GBce { negatives, t } => {
+            let sn = sampled_logits(net, &h, &idx, b, negatives);
+            // gBCE: the positive's probability raised to beta, from alpha = k / (pool - 1).
+            let alpha = negatives as f64 / (s.pool.len().max(2) - 1) as f64;
+            let beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha);
+            ((sp.neg().softplus() * beta) + sn.softplus().sum_dim_intlist(-1, false, Kind::Float))
+                .mean(Kind::Float)
+                / (negatives + 1) as f64
+        }
+        Loss::SampledSoftmax { negatives } => {
+            let sn = sampled_logits(net, &h, &idx, b, negatives);
+            let logits = Tensor::cat(&[sp.unsqueeze(1), sn], 1);
+            logits
+                .log_softmax(1, Kind::Float)
+                .select(1, 0)
+                .neg()
+                .mean(Kind::Float)
+        }
+        Loss::FullSoftmax => {
+            // Full softmax: every item competes, except padding and the user's other items.
+            let m = net.config.n_items as i64 + 1;
+            let logits = hr.mm(&net.all_items().tr()); // [N, m]
+            let mut mask = vec![false; b.users.len() * m as usize];
+            for (r, &u) in b.users.iter().enumerate() {
+                let row = &mut mask[r * m as usize..(r + 1) * m as usize];
+                row[0] = true;
+                for &i in &s.seen[u] {
+                    row[i as usize] = true;
+                }
+            }
+            let user_of = idx.divide_scalar_mode(len, "floor");
+            let mask = Tensor::from_slice(&mask)
+                .view([n, m])
+                .to_device(device)
+                .index_select(0, &user_of)
+                .scatter_value(1, &p.unsqueeze(1), 0);
+            logits
+                .masked_fill(&mask, f64::NEG_INFINITY)
+                .cross_entropy_for_logits(&p)
+        }
+    };
+    if l2 > 0.0 {
+        main + net.item_table().square().sum(Kind::Float) * l2
+    } else {
+        main
+    }
+}
+
+/// Logits `[real positions, k]` of each position against its user's `k` sampled negatives.
+fn sampled_logits(net: &Network, h: &Tensor, idx: &Tensor, b: &Batch, k: usize) -> Tensor {
+    let k = k as i64;
+    let ng = Tensor::from_slice(&b.neg)
+        .view([b.users.len() as i64, k])
+        .to_device(h.device());
+    let ne = net.items(&ng); // [users, k, d]
+    h.bmm(&ne.transpose(1, 2))
+        .view([-1, k])
+        .index_select(0, idx)
+}
+
+impl SasRecValidParams {
+    /// Trains a model on `data` (ID embeddings only).
+    pub fn fit(&self, data: &Dataset) -> Result<(SasRecModel, TrainReport)> {
+        self.fit_inner(data, None)
+    }
+
+    /// Trains a content-aware model: `features` has one row per item (row `k` is dense item
+    /// `k + 1`, i.e. the order of `data.item_ids[1..]`). An item's vector is its ID embedding
+    /// plus a learned projection of its frozen features; items without training interactions
+    /// keep a zero ID embedding and are never drawn as negatives, so they are scored by their
+    /// content alone.
+    pub fn fit_with_features(
+        &self,
+        data: &Dataset,
+        features: ArrayView2<'_, f32>,
+    ) -> Result<(SasRecModel, TrainReport)> {
+        self.fit_inner(data, Some(features))
+    }
+
+    fn fit_inner(
+        &self,
+        data: &Dataset,
+        features: Option<ArrayView2<'_, f32>>,
+    ) -> Result<(SasRecModel, TrainReport)> {
+        data.check()?;
+        let n_items = data.n_items();
+        let counts = data.train_counts();
+        let feature_dim = match features {
+            None => 0,
+            Some(f) => {
+                if f.nrows() != n_items || f.ncols() == 0 {
+                    return Err(SasRecError::Features(format!(
+                        "expected {n_items} rows (one per item) and at least one column, got {}x{}",
+                        f.nrows(),
+                        f.ncols()
+                    )));
+                }
+                if f.iter().any(|v| !v.is_finite()) {
+                    return Err(SasRecError::Features("NaN or infinite values".into()));
+                }
+                f.ncols()
+            }
+        };
+        tch::set_num_threads(self.threads as i32);
+        let device = self.compute.device();
+        let config = self.model_config(n_items, feature_dim);
+        let mut net = Network::new(&config, self.seed, device)?;
+        let cold: Vec<i64> = (1..=n_items as i64)
+            .filter(|&i| counts[i as usize] == 0)
+            .collect();
+        let pool: Vec<u32> = match features {
+            Some(f) => {
+                let mut flat = vec![0f32; feature_dim];
+                flat.extend(f.iter());
+                let t = Tensor::from_slice(&flat)
+                    .view([n_items as i64 + 1, feature_dim as i64])
+                    .to_device(device);
+                net.set_features(&t)?;
+                net.zero_id_embeddings(&cold);
+                (1..=n_items as u32)
+                    .filter(|&i| counts[i as usize] > 0)
+                    .collect()
+            }
+            None => (1..=n_items as u32).collect(),
+        };
+        let sampler = Sampler::new(&data.train, pool, config.max_len);
+        let mut opt = tch::nn::Adam {
+            beta1: 0.9,
+            beta2: 0.98,
+            wd: 0.0,
+            eps: 1e-8,
+            amsgrad: false,
+        }
+        .build(&net.vs, self.learning_rate)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut model = SasRecModel::new(net, data.item_ids.clone(), counts);
+        let valid = self.validation_sample(&data.valid);
+        let steps = sampler.users.len().div_ceil(self.batch_size);
+        let mut report = TrainReport {
+            epochs: Vec::new(),
+            best_epoch: 0,
+            stopped_early: false,
+        };
+        let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
+        let mut since_best = 0;
+        for epoch in 1..=self.epochs {
+            let bar = self.progress(steps, epoch);
+            let start = Instant::now();
+            let mut order = sampler.users.clone();
+            order.shuffle(&mut rng);
+            let mut total = 0.0;
+            for users in order.chunks(self.batch_size) {
+                let batch = sampler.batch(users, self.loss, &mut rng);
+                let loss = batch_loss(model.net(), &sampler, &batch, self.loss, self.l2_emb);
+                opt.zero_grad();
+                loss.backward();
+                opt.step();
+                let value = loss.double_value(&[]);
+                if !value.is_finite() {
+                    return Err(SasRecError::Diverged(format!(
+                        "loss {value} in epoch {epoch}; lower the learning rate"
+                    )));
+                }
+                total += value;
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let mut log = EpochLog {
+                epoch,
+                loss: total / steps as f64,
+                seconds,
+                valid: None,
+            };
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let mut stop = false;
+            if let Some(es) = self.early_stopping.filter(|es| {
+                !valid.is_empty() && (epoch % es.every == 0 || epoch == self.epochs)
+            }) {
+                let params = match es.protocol {
+                    Protocol::Full => EvalParams::full(),
+                    Protocol::Sampled { negatives } => EvalParams::sampled(negatives),
+                };
+                let ev = model.evaluate(&valid, &params.seed(self.seed))?;
+                let ndcg = ev.ndcg(es.protocol);
+                if best.as_ref().is_none_or(|(b, _)| ndcg > *b) {
+                    best = Some((ndcg, model.snapshot()));
+                    report.best_epoch = epoch;
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    stop = since_best >= es.patience;
+                }
+                log.valid = Some(ev);
+            }
+            if !self.quiet {
+                eprintln!("{}", log_line(&log));
+            }
+            report.epochs.push(log);
+            if stop {
+                report.stopped_early = epoch < self.epochs;
+                break;
+            }
+        }
+        match best {
+            Some((_, weights)) => model.restore(&weights)?,
+            None => report.best_epoch = report.epochs.len(),
+        }
+        Ok((model, report))
+    }
+
+    fn validation_sample(&self, valid: &[EvalCase]) -> Vec<EvalCase> {
+        let max = self.early_stopping.map_or(0, |es| es.max_users);
+        if max == 0 || valid.len() <= max {
+            return valid.to_vec();
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5EED);
+        let mut picked: Vec<usize> = rand::seq::index::sample(&mut rng, valid.len(), max).into_vec();
+        picked.sort_unstable();
+        picked.into_iter().map(|i| valid[i].clone()).collect()
+    }
+
+    fn progress(&self, steps: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
+        if self.quiet {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(steps as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+            "epoch {epoch:>3} {{bar:40}} {{pos}}/{{len}} steps  eta {{eta}}"
+        )) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    }
+}
+
+fn log_line(log: &EpochLog) -> String {
+    let mut s = format!(
+        "epoch {:>3}  loss {:.4}  {:.1}s",
+        log.epoch, log.loss, log.seconds
+    );
+    if let Some(v) = &log.valid {
+        s.push_str(&format!("  valid {v}"));
+    }
+    s
+}
