@@ -145,8 +145,14 @@ mod tests {
         let d = Dataset::leave_one_out(&s);
         assert_eq!(d.train, vec![vec![1, 2], vec![1, 2]]);
         assert_eq!(d.valid.len(), 1);
-        assert_eq!((d.valid[0].input.clone(), d.valid[0].target), (vec![1, 2], 3));
-        assert_eq!((d.test[0].input.clone(), d.test[0].target), (vec![1, 2, 3], 4));
+        assert_eq!(
+            (d.valid[0].input.clone(), d.valid[0].target),
+            (vec![1, 2], 3)
+        );
+        assert_eq!(
+            (d.test[0].input.clone(), d.test[0].target),
+            (vec![1, 2, 3], 4)
+        );
         assert_eq!(d.test[0].history, vec![1, 2, 3, 4]);
         d.check().expect("consistent");
         assert_eq!(d.train_counts(), vec![0, 2, 2, 0, 0]);

@@ -107,11 +107,7 @@ impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.k;
         if let (Some(m), Some(n)) = (self.sampled, self.sampled_negatives) {
-            write!(
-                f,
-                "sampled{n} HR@{k} {:.4} NDCG@{k} {:.4}  ",
-                m.hr, m.ndcg
-            )?;
+            write!(f, "sampled{n} HR@{k} {:.4} NDCG@{k} {:.4}  ", m.hr, m.ndcg)?;
         }
         if let Some(m) = self.full {
             write!(f, "full HR@{k} {:.4} NDCG@{k} {:.4}  ", m.hr, m.ndcg)?;

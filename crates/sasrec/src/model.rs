@@ -149,9 +149,12 @@ impl Network {
             );
             (features, proj)
         });
+        // Sorted names: the variables come in a HashMap, whose order differs between runs.
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
         tch::no_grad(|| {
-            for (name, mut t) in vs.variables() {
-                if t.dim() >= 2 {
+            for (name, mut t) in vars {
+                if t.dim() >= 2 && name != "features" {
                     let (fan_out, fan_in) = (t.size()[0] as f64, t.size()[1] as f64);
                     let std = (2.0 / (fan_in + fan_out)).sqrt();
                     let _ = t.normal_(0.0, std);
@@ -209,7 +212,9 @@ impl Network {
             Some((f, proj)) => {
                 let mut shape = ids.size();
                 shape.push(self.config.feature_dim as i64);
-                let rows = f.index_select(0, &ids.flatten(0, -1)).view(shape.as_slice());
+                let rows = f
+                    .index_select(0, &ids.flatten(0, -1))
+                    .view(shape.as_slice());
                 e + proj.forward(&rows)
             }
             None => e,

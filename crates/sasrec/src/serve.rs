@@ -126,9 +126,9 @@ impl SasRecModel {
     pub(crate) fn restore(&mut self, weights: &HashMap<String, Tensor>) -> Result<()> {
         tch::no_grad(|| -> Result<()> {
             for (name, mut var) in self.net.vs.variables() {
-                let src = weights.get(&name).ok_or_else(|| {
-                    SasRecError::Torch(format!("snapshot lacks variable {name}"))
-                })?;
+                let src = weights
+                    .get(&name)
+                    .ok_or_else(|| SasRecError::Torch(format!("snapshot lacks variable {name}")))?;
                 var.f_copy_(src)?;
             }
             Ok(())
@@ -276,7 +276,12 @@ impl SasRecModel {
     }
 
     fn popularity_row(&self) -> Vec<f32> {
-        let total = self.popularity.iter().map(|&c| c as f64).sum::<f64>().max(1.0);
+        let total = self
+            .popularity
+            .iter()
+            .map(|&c| c as f64)
+            .sum::<f64>()
+            .max(1.0);
         self.popularity
             .iter()
             .map(|&c| (c as f64 / total) as f32)

@@ -167,7 +167,9 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
     let sp = (&hr * net.items(&p)).sum_dim_intlist(-1, false, Kind::Float);
     let main = match loss {
         Loss::Bce => {
-            let ng = Tensor::from_slice(&b.neg).to_device(device).index_select(0, &idx);
+            let ng = Tensor::from_slice(&b.neg)
+                .to_device(device)
+                .index_select(0, &idx);
             let sn = (&hr * net.items(&ng)).sum_dim_intlist(-1, false, Kind::Float);
             sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
         }
@@ -350,9 +352,10 @@ impl SasRecValidParams {
                 b.finish_and_clear();
             }
             let mut stop = false;
-            if let Some(es) = self.early_stopping.filter(|es| {
-                !valid.is_empty() && (epoch % es.every == 0 || epoch == self.epochs)
-            }) {
+            if let Some(es) = self
+                .early_stopping
+                .filter(|es| !valid.is_empty() && (epoch % es.every == 0 || epoch == self.epochs))
+            {
                 let params = match es.protocol {
                     Protocol::Full => EvalParams::full(),
                     Protocol::Sampled { negatives } => EvalParams::sampled(negatives),
@@ -391,7 +394,8 @@ impl SasRecValidParams {
             return valid.to_vec();
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5EED);
-        let mut picked: Vec<usize> = rand::seq::index::sample(&mut rng, valid.len(), max).into_vec();
+        let mut picked: Vec<usize> =
+            rand::seq::index::sample(&mut rng, valid.len(), max).into_vec();
         picked.sort_unstable();
         picked.into_iter().map(|i| valid[i].clone()).collect()
     }

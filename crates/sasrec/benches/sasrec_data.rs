@@ -1,0 +1,225 @@
+//! Bench binary for `scripts/compare sasrec` and the quality figures in docs/benchmarks.md:
+//! trains SASRec on the SASRec benchmark data (`../shared/data/sasrec`, see its
+//! PROVENANCE.txt) and prints per-epoch lines on stderr and one JSON line on stdout.
+//!
+//! ```text
+//! cargo bench -p groundrec-sasrec --bench sasrec_data -- --data DIR \
+//!     [--dataset video|ml1m] [--loss bce|gbce:K:T|ssm:K|full] [--epochs 5] [--eval-every 0] \
+//!     [--patience 0] [--threads 2] [--seed 42] [--batch-size 128] [--lr 1e-3] [--hidden 50] \
+//!     [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
+//!     [--pre-ln] [--l2 0]
+//! ```
+//!
+//! Video: the paper's leave-one-out split, test input = train + validation item.
+//! ML-1M (the gSASRec split): training on `train/input.txt` with the 512 validation users cut
+//! to `val/input.txt`; validation = those users' `val/output`, test ("test_512") = input
+//! `val/input + val/output`, target from `test/output`. Both protocols are reported: the
+//! paper's (100 sampled unseen negatives) and full ranking (input history removed).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use groundrec_sasrec::{
+    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, Protocol, SasRec, Sequences,
+};
+
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse() -> Self {
+        let mut map = HashMap::new();
+        let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
+        while let Some(a) = it.next() {
+            if let Some(key) = a.strip_prefix("--") {
+                let flag = matches!(key, "pre-ln");
+                let value = if flag {
+                    "true".to_string()
+                } else {
+                    it.next().unwrap_or_default()
+                };
+                map.insert(key.to_string(), value);
+            }
+        }
+        Args(map)
+    }
+    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> T {
+        self.0
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+    fn str(&self, key: &str, default: &str) -> String {
+        self.0
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+}
+
+fn read_lines(path: &Path) -> Vec<Vec<u32>> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| {
+            l.split_whitespace()
+                .map(|x| x.parse().expect("item id"))
+                .collect()
+        })
+        .collect()
+}
+
+/// The ML-1M split with the file's own item numbers as dense ids.
+fn load_ml1m(root: &Path) -> Dataset {
+    let train = read_lines(&root.join("train/input.txt"));
+    let val_in = read_lines(&root.join("val/input.txt"));
+    let val_out: Vec<u32> = read_lines(&root.join("val/output.txt"))
+        .into_iter()
+        .map(|l| l[0])
+        .collect();
+    let test_out: Vec<u32> = read_lines(&root.join("test/output.txt"))
+        .into_iter()
+        .map(|l| l[0])
+        .collect();
+    let by_prefix: HashMap<&[u32], usize> = train
+        .iter()
+        .enumerate()
+        .map(|(u, s)| (s.as_slice(), u))
+        .collect();
+    let n_items = train
+        .iter()
+        .chain(&val_in)
+        .flatten()
+        .chain(&val_out)
+        .chain(&test_out)
+        .copied()
+        .max()
+        .unwrap_or(0) as usize;
+    let mut data = Dataset {
+        item_ids: (0..=n_items).map(|i| i.to_string()).collect(),
+        train: train.clone(),
+        valid: Vec::new(),
+        test: Vec::new(),
+    };
+    data.item_ids[0].clear();
+    for (s, &o) in val_in.iter().zip(&val_out) {
+        let u = by_prefix[&s[..s.len() - 1]];
+        data.train[u] = s.clone();
+        let target = test_out[u];
+        let mut history = s.clone();
+        history.extend([o, target]);
+        data.valid.push(EvalCase {
+            user: u,
+            input: s.clone(),
+            target: o,
+            history: history.clone(),
+        });
+        let mut input = s.clone();
+        input.push(o);
+        data.test.push(EvalCase {
+            user: u,
+            input,
+            target,
+            history,
+        });
+    }
+    data
+}
+
+fn parse_loss(s: &str) -> Loss {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        ["bce"] => Loss::Bce,
+        ["full"] => Loss::FullSoftmax,
+        ["ssm", k] => Loss::SampledSoftmax {
+            negatives: k.parse().expect("ssm:K"),
+        },
+        ["gbce", k, t] => Loss::GBce {
+            negatives: k.parse().expect("gbce:K:T"),
+            t: t.parse().expect("gbce:K:T"),
+        },
+        _ => panic!("unknown loss {s:?}: bce | gbce:K:T | ssm:K | full"),
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let dataset = args.str("dataset", "video");
+    let root = PathBuf::from(args.str("data", "../shared/data/sasrec"));
+    let video = dataset == "video";
+    let t0 = Instant::now();
+    let data = if video {
+        let f = fs::File::open(root.join("Video.txt")).expect("Video.txt");
+        Dataset::leave_one_out(&Sequences::read_pairs(std::io::BufReader::new(f)).expect("parse"))
+    } else {
+        load_ml1m(&root.join("ml1m_gsasrec_split"))
+    };
+    let load_s = t0.elapsed().as_secs_f64();
+    let loss = parse_loss(&args.str("loss", "bce"));
+    let eval_every = args.get("eval-every", 0usize);
+    let patience = args.get("patience", 0usize);
+    let seed = args.get("seed", 42u64);
+    let early = (eval_every > 0).then(|| EarlyStopping {
+        every: eval_every,
+        patience: if patience == 0 { usize::MAX } else { patience },
+        protocol: Protocol::Full,
+        max_users: 10_000,
+    });
+    let params = SasRec::params()
+        .loss(loss)
+        .epochs(args.get("epochs", 5))
+        .batch_size(args.get("batch-size", 128))
+        .learning_rate(args.get("lr", 1e-3))
+        .hidden(args.get("hidden", 50))
+        .blocks(args.get("blocks", 2))
+        .heads(args.get("heads", 1))
+        .max_len(args.get("maxlen", if video { 50 } else { 200 }))
+        .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
+        .pre_ln(args.get("pre-ln", false))
+        .l2_emb(args.get("l2", 0.0))
+        .threads(args.get("threads", 2))
+        .seed(seed)
+        .early_stopping(early)
+        .quiet(false)
+        .check()
+        .expect("valid parameters");
+    eprintln!(
+        "{dataset}: {} items, {} users, {} test cases, loss {loss:?}",
+        data.n_items(),
+        data.train.len(),
+        data.test.len()
+    );
+    let (model, report) = params.fit(&data).expect("training");
+    for e in &report.epochs {
+        let v = e.valid.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        eprintln!("epoch {} loss {:.4} {:.2}s {v}", e.epoch, e.loss, e.seconds);
+    }
+    let t = Instant::now();
+    let test = model
+        .evaluate(&data.test, &EvalParams::paper_and_full().seed(seed + 1))
+        .expect("evaluation");
+    let eval_s = t.elapsed().as_secs_f64();
+    eprintln!("test: {test}");
+    let mut secs: Vec<f64> = report.epochs.iter().map(|e| e.seconds).collect();
+    secs.sort_by(f64::total_cmp);
+    let json = serde_json::json!({
+        "bench": "sasrec_rust",
+        "dataset": dataset,
+        "loss": format!("{loss:?}"),
+        "n_items": data.n_items(),
+        "test_users": test.users,
+        "load_s": load_s,
+        "epochs_run": report.epochs.len(),
+        "best_epoch": report.best_epoch,
+        "sec_per_epoch_median": secs[secs.len() / 2],
+        "train_s_total": secs.iter().sum::<f64>(),
+        "losses": report.epochs.iter().map(|e| (e.loss * 1e4).round() / 1e4).collect::<Vec<_>>(),
+        "sampled100_HR@10": test.sampled.map(|m| m.hr),
+        "sampled100_NDCG@10": test.sampled.map(|m| m.ndcg),
+        "full_HR@10": test.full.map(|m| m.hr),
+        "full_NDCG@10": test.full.map(|m| m.ndcg),
+        "coverage@10": test.coverage,
+        "eval_s": eval_s,
+    });
+    println!("{json}");
+}
