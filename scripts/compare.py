@@ -177,7 +177,43 @@ def keywords(args, anchors):
         "all-MiniLM-L6-v2, 2 threads", report
 
 
-CAPABILITIES = {"embed": embed, "kmeans": kmeans, "keywords": keywords}
+def sasrec(args, anchors):
+    ensure_peer_packages(["numpy"])
+    data = os.environ.get("GROUNDREC_SASREC_DATA",
+                          os.path.join(ROOT, "..", "shared", "data", "sasrec"))
+    data = os.path.abspath(data)
+    if not os.path.isfile(os.path.join(data, "Video.txt")):
+        sys.exit("error: SASRec data not found in %s (set GROUNDREC_SASREC_DATA)" % data)
+    common = ["--dataset", args.dataset, "--epochs", str(args.epochs), "--threads", "2",
+              "--seed", "42"]
+    peer_cmd = [PY, "sasrec_torch.py"] + common
+    ours_cmd = cargo_bench("groundrec-sasrec", "sasrec_data", ["--data", data, "--loss", "bce"] + common)
+    build("groundrec-sasrec", "sasrec_data")
+    seen = {}
+
+    def peer():
+        r = run_json(peer_cmd, anchors, {"SASREC_DATA": data})
+        seen.setdefault("peer", []).append(r)
+        return r["sec_per_epoch_median"]
+
+    def ours():
+        r = run_json(ours_cmd, ROOT)
+        seen.setdefault("ours", []).append(r)
+        return r["sec_per_epoch_median"]
+
+    def report():
+        o, p = seen["ours"][0], seen["peer"][0]
+        test = next(iter(p["final"][k] for k in p["final"] if k.startswith("test")))
+        print("after %d epochs: ours sampled HR@10 %.4f NDCG@10 %.4f full NDCG@10 %.4f; "
+              "peer %.4f %.4f %.4f" % (args.epochs, o["sampled100_HR@10"], o["sampled100_NDCG@10"],
+                                       o["full_NDCG@10"], test["sampled100_HR@10"],
+                                       test["sampled100_NDCG@10"], test["full_NDCG@10"]))
+        print("losses: ours %s peer %s" % (o["losses"], p["losses"]))
+
+    return peer, ours, "%s, paper settings (hidden 50, 2 blocks, 1 head, BCE, batch 128, Adam 1e-3), "         "%d epochs, 2 threads; figure: seconds per training epoch" % (args.dataset, args.epochs), report
+
+
+CAPABILITIES = {"embed": embed, "kmeans": kmeans, "keywords": keywords, "sasrec": sasrec}
 
 
 def main():
@@ -186,6 +222,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
+    ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")
+    ap.add_argument("--epochs", type=int, default=3, help="sasrec: epochs per run")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     anchors = anchors_dir()

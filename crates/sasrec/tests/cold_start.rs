@@ -116,5 +116,8 @@ fn content_features_score_cold_items_by_their_content() {
         })
         .count() as f64
         / probes.len() as f64;
-    assert!(full_topic > 0.8, "lists of exactly the unseen topic items: {full_topic}");
+    assert!(
+        full_topic > 0.8,
+        "lists of exactly the unseen topic items: {full_topic}"
+    );
 }
