@@ -7,7 +7,14 @@ use groundrec::{
     FittedPipeline, GroundrecError, Item, Pipeline,
 };
 
-fn fit(learners: usize) -> (Catalog, groundrec::DemoEvents, FittedPipeline, groundrec::Report) {
+fn fit(
+    learners: usize,
+) -> (
+    Catalog,
+    groundrec::DemoEvents,
+    FittedPipeline,
+    groundrec::Report,
+) {
     let (catalog, _) = demo_catalog().expect("demo catalogue");
     let log = simulate_learners(
         &catalog,

@@ -7,7 +7,7 @@
 //!     [--dataset video|ml1m] [--loss bce|gbce:K:T|ssm:K|full] [--epochs 5] [--eval-every 0] \
 //!     [--patience 0] [--threads 2] [--seed 42] [--batch-size 128] [--lr 1e-3] [--hidden 50] \
 //!     [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--l2 0]
+//!     [--pre-ln] [--l2 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -176,6 +176,7 @@ fn main() {
         .max_len(args.get("maxlen", if video { 50 } else { 200 }))
         .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
         .pre_ln(args.get("pre-ln", false))
+        .length_buckets(args.get("buckets", 0usize))
         .l2_emb(args.get("l2", 0.0))
         .threads(args.get("threads", 2))
         .seed(seed)
@@ -189,11 +190,8 @@ fn main() {
         data.train.len(),
         data.test.len()
     );
+    // Epoch lines go to stderr as training runs.
     let (model, report) = params.fit(&data).expect("training");
-    for e in &report.epochs {
-        let v = e.valid.as_ref().map(|v| v.to_string()).unwrap_or_default();
-        eprintln!("epoch {} loss {:.4} {:.2}s {v}", e.epoch, e.loss, e.seconds);
-    }
     let t = Instant::now();
     let test = model
         .evaluate(&data.test, &EvalParams::paper_and_full().seed(seed + 1))

@@ -68,4 +68,4 @@ pub use eval::{EvalParams, Evaluation, RankMetrics};
 pub use model::ModelConfig;
 pub use params::{Compute, EarlyStopping, Loss, Protocol, SasRec, SasRecParams, SasRecValidParams};
 pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
-pub use train::{EpochLog, TrainReport};
+pub use train::{EpochLog, Phases, TrainReport};

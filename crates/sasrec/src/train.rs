@@ -28,8 +28,31 @@ pub struct EpochLog {
     pub loss: f64,
     /// Wall time of the epoch's training steps in seconds (evaluation excluded).
     pub seconds: f64,
+    /// Where the epoch's time went.
+    pub phases: Phases,
     /// Validation metrics, when this epoch was evaluated.
     pub valid: Option<Evaluation>,
+}
+
+/// Seconds of an epoch spent in each phase of the training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Phases {
+    /// Building batches and drawing negatives (Rust).
+    pub sampling: f64,
+    /// The forward pass and the loss.
+    pub forward: f64,
+    /// Back-propagation.
+    pub backward: f64,
+    /// The Adam update.
+    pub update: f64,
+}
+
+impl Phases {
+    fn lap(&mut self, since: Instant, field: impl Fn(&mut Phases) -> &mut f64) -> Instant {
+        let now = Instant::now();
+        *field(self) += (now - since).as_secs_f64();
+        now
+    }
 }
 
 /// What training did: one entry per epoch and the epoch whose weights were kept.
@@ -310,7 +333,6 @@ impl SasRecValidParams {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut model = SasRecModel::new(net, data.item_ids.clone(), counts);
         let valid = self.validation_sample(&data.valid);
-        let steps = sampler.users.len().div_ceil(self.batch_size);
         let mut report = TrainReport {
             epochs: Vec::new(),
             best_epoch: 0,
@@ -319,17 +341,23 @@ impl SasRecValidParams {
         let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
         let mut since_best = 0;
         for epoch in 1..=self.epochs {
-            let bar = self.progress(steps, epoch);
             let start = Instant::now();
-            let mut order = sampler.users.clone();
-            order.shuffle(&mut rng);
+            let order = self.epoch_order(&sampler, &mut rng);
+            let steps = order.len();
+            let bar = self.progress(steps, epoch);
             let mut total = 0.0;
-            for users in order.chunks(self.batch_size) {
+            let mut phases = Phases::default();
+            for users in &order {
+                let t = Instant::now();
                 let batch = sampler.batch(users, self.loss, &mut rng);
+                let t = phases.lap(t, |p| &mut p.sampling);
                 let loss = batch_loss(model.net(), &sampler, &batch, self.loss, self.l2_emb);
+                let t = phases.lap(t, |p| &mut p.forward);
                 opt.zero_grad();
                 loss.backward();
+                let t = phases.lap(t, |p| &mut p.backward);
                 opt.step();
+                phases.lap(t, |p| &mut p.update);
                 let value = loss.double_value(&[]);
                 if !value.is_finite() {
                     return Err(SasRecError::Diverged(format!(
@@ -346,6 +374,7 @@ impl SasRecValidParams {
                 epoch,
                 loss: total / steps as f64,
                 seconds,
+                phases,
                 valid: None,
             };
             if let Some(b) = bar {
@@ -388,6 +417,26 @@ impl SasRecValidParams {
         Ok((model, report))
     }
 
+    /// The epoch's batches: users shuffled; with `length_buckets = m`, every run of `m`
+    /// batches' worth of shuffled users is sorted by sequence length before it is cut into
+    /// batches, and the batch order is shuffled again, so a batch holds users of similar
+    /// length and is cut to its longest real sequence.
+    fn epoch_order(&self, sampler: &Sampler<'_>, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        let mut order = sampler.users.clone();
+        order.shuffle(rng);
+        let b = self.batch_size;
+        if self.length_buckets <= 1 {
+            return order.chunks(b).map(<[usize]>::to_vec).collect();
+        }
+        let mut batches: Vec<Vec<usize>> = Vec::with_capacity(order.len().div_ceil(b));
+        for run in order.chunks_mut(b * self.length_buckets) {
+            run.sort_by_key(|&u| sampler.train[u].len().min(sampler.max_len + 1));
+            batches.extend(run.chunks(b).map(<[usize]>::to_vec));
+        }
+        batches.shuffle(rng);
+        batches
+    }
+
     fn validation_sample(&self, valid: &[EvalCase]) -> Vec<EvalCase> {
         let max = self.early_stopping.map_or(0, |es| es.max_users);
         if max == 0 || valid.len() <= max {
@@ -415,9 +464,10 @@ impl SasRecValidParams {
 }
 
 fn log_line(log: &EpochLog) -> String {
+    let p = &log.phases;
     let mut s = format!(
-        "epoch {:>3}  loss {:.4}  {:.1}s",
-        log.epoch, log.loss, log.seconds
+        "epoch {:>3}  loss {:.4}  {:.1}s (sampling {:.1}, forward {:.1}, backward {:.1}, update {:.1})",
+        log.epoch, log.loss, log.seconds, p.sampling, p.forward, p.backward, p.update
     );
     if let Some(v) = &log.valid {
         s.push_str(&format!("  valid {v}"));
