@@ -131,18 +131,7 @@ impl Catalog {
 
     /// Reads a JSONL catalogue (one item object per line; blank lines skipped).
     pub fn read_jsonl(reader: impl BufRead) -> Result<(Self, DataReport)> {
-        let mut rows = Vec::new();
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.map_err(|e| GroundrecError::Data(format!("line {}: {e}", n + 1)))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            rows.push((
-                n + 1,
-                serde_json::from_str::<Item>(&line).map_err(|e| e.to_string()),
-            ));
-        }
-        Self::build(rows)
+        Self::build(jsonl_rows(reader)?)
     }
 
     fn build(
@@ -209,6 +198,21 @@ impl Catalog {
             .map(|(i, it)| (it.id.clone(), i))
             .collect();
     }
+}
+
+/// Non-blank JSONL lines parsed as `T`, each with its 1-based line number; a line that does
+/// not parse keeps its error message (it becomes a dropped row).
+type Rows<T> = Vec<(usize, std::result::Result<T, String>)>;
+
+fn jsonl_rows<T: serde::de::DeserializeOwned>(reader: impl BufRead) -> Result<Rows<T>> {
+    let mut rows = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| GroundrecError::Data(format!("line {}: {e}", n + 1)))?;
+        if !line.trim().is_empty() {
+            rows.push((n + 1, serde_json::from_str(&line).map_err(|e| e.to_string())));
+        }
+    }
+    Ok(rows)
 }
 
 #[derive(Deserialize)]
@@ -349,18 +353,7 @@ pub fn read_events_jsonl(
     reader: impl BufRead,
     catalog: &Catalog,
 ) -> Result<(Vec<Event>, DataReport)> {
-    let mut rows = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| GroundrecError::Data(format!("line {}: {e}", n + 1)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        rows.push((
-            n + 1,
-            serde_json::from_str::<RawEvent>(&line).map_err(|e| e.to_string()),
-        ));
-    }
-    validate(rows, catalog)
+    validate(jsonl_rows(reader)?, catalog)
 }
 
 /// Validates events given in memory (line numbers in the report are 1-based positions).

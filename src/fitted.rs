@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use groundrec_kmeans::KMeansModel;
-use groundrec_sasrec::{SasRecModel, Source};
+use groundrec_sasrec::{fnv1a64, SasRecModel, Source};
 use groundrec_shuffle::FairRanker;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -54,15 +54,6 @@ struct Meta {
     keywords: Vec<Vec<String>>,
     embeddings_shape: (usize, usize),
     embeddings_fnv1a64: String,
-}
-
-fn fnv1a64(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 fn artifact(path: &Path, reason: impl Into<String>) -> GroundrecError {

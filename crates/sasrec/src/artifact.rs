@@ -29,7 +29,9 @@ struct Meta {
     weights_fnv1a64: String,
 }
 
-fn fnv1a64(bytes: &[u8]) -> String {
+/// The checksum artifact descriptions record for their binary files: 64-bit FNV-1a as 16
+/// hex digits (it detects truncated and altered files; it is not a cryptographic hash).
+pub fn fnv1a64(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

@@ -60,7 +60,7 @@ mod params;
 mod serve;
 mod train;
 
-pub use artifact::FORMAT_VERSION;
+pub use artifact::{fnv1a64, FORMAT_VERSION};
 pub use data::{leave_one_out, Sequences, UserSplit};
 pub use dataset::{Dataset, EvalCase};
 pub use error::{Result, SasRecError};

@@ -11,18 +11,20 @@ pub enum Loss {
     /// The paper's loss: binary cross-entropy on the next item and one sampled negative per
     /// position.
     Bce,
-    /// gBCE (Petrov & Macdonald, gSASRec, RecSys 2023): `negatives` sampled negatives per user
-    /// and a positive term raised to the power β derived from the calibration parameter `t`
-    /// in `[0, 1]` (`t = 0` is plain BCE with many negatives, `t = 1` is fully calibrated).
+    /// gBCE (Petrov & Macdonald, gSASRec, RecSys 2023): `negatives` sampled negatives and a
+    /// positive term raised to the power β derived from the calibration parameter `t` in
+    /// `[0, 1]` (`t = 0` is plain BCE with many negatives, `t = 1` is fully calibrated).
     GBce {
-        /// Negatives per user (shared by the user's positions).
+        /// Negatives per batch, drawn uniformly and shared by all its positions; a negative
+        /// that is in a user's own training items is masked out for that user.
         negatives: usize,
         /// Calibration parameter in `[0, 1]`.
         t: f64,
     },
-    /// Softmax cross-entropy over the next item and `negatives` sampled negatives per user.
+    /// Softmax cross-entropy over the next item and `negatives` sampled negatives.
     SampledSoftmax {
-        /// Negatives per user (shared by the user's positions).
+        /// Negatives per batch, drawn uniformly and shared by all its positions; a negative
+        /// that is in a user's own training items is masked out for that user.
         negatives: usize,
     },
     /// Softmax cross-entropy over the whole catalogue (the user's other history items are left
@@ -108,6 +110,8 @@ pub struct SasRecValidParams {
     pub(crate) batch_size: usize,
     #[serde(default)]
     pub(crate) length_buckets: usize,
+    #[serde(default)]
+    pub(crate) negatives_per_user: bool,
     pub(crate) epochs: usize,
     pub(crate) l2_emb: f64,
     pub(crate) seed: u64,
@@ -139,6 +143,7 @@ impl SasRec {
             learning_rate: 1e-3,
             batch_size: 128,
             length_buckets: 16,
+            negatives_per_user: false,
             epochs: 100,
             l2_emb: 0.0,
             seed: 42,
@@ -196,6 +201,10 @@ impl SasRecParams {
         /// by sequence length before cutting batches (0 or 1: plain shuffled batches). Batches
         /// of similar lengths waste less work on padding.
         length_buckets: usize);
+    setter!(/// Draw the sampled losses' negatives per user (outside each user's items) instead
+        /// of one shared set per batch (masked per user). Per-user negatives cost more (a
+        /// `[users, k, hidden]` gather) and trained better models on Amazon Games.
+        negatives_per_user: bool);
     setter!(/// Maximum number of epochs.
         epochs: usize);
     setter!(/// L2 penalty on the item embedding table.

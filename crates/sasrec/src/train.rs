@@ -84,8 +84,12 @@ struct Batch {
     len: usize,
     seq: Vec<i64>,
     pos: Vec<i64>,
-    /// `[users, len]` for BCE, `[users, k]` for the multi-negative losses, empty otherwise.
+    /// `[users, len]` for BCE; for the multi-negative losses `k` negatives shared by the
+    /// whole batch, or `[users, k]` with per-user negatives; empty for the full softmax.
     neg: Vec<i64>,
+    /// `[users, k]`: whether a negative is outside the user's training items (the others are
+    /// masked out of that user's loss).
+    neg_ok: Vec<bool>,
 }
 
 impl<'a> Sampler<'a> {
@@ -129,7 +133,7 @@ impl<'a> Sampler<'a> {
         from[rng.gen_range(0..from.len())]
     }
 
-    fn batch(&self, users: &[usize], loss: Loss, rng: &mut ChaCha8Rng) -> Batch {
+    fn batch(&self, users: &[usize], loss: Loss, per_user: bool, rng: &mut ChaCha8Rng) -> Batch {
         let len = users
             .iter()
             .map(|&u| (self.train[u].len() - 1).min(self.max_len))
@@ -158,12 +162,27 @@ impl<'a> Sampler<'a> {
                     }
                 })
                 .collect(),
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => users
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } if per_user => users
                 .iter()
                 .flat_map(|&u| (0..negatives).map(move |_| u))
                 .map(|u| i64::from(self.negative(u, rng)))
                 .collect(),
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => (0..negatives)
+                .map(|_| i64::from(self.pool[rng.gen_range(0..self.pool.len())]))
+                .collect(),
             Loss::FullSoftmax => Vec::new(),
+        };
+        let neg_ok = match loss {
+            // Per-user negatives are drawn outside the user's items already.
+            Loss::GBce { .. } | Loss::SampledSoftmax { .. } if per_user => vec![true; neg.len()],
+            Loss::GBce { .. } | Loss::SampledSoftmax { .. } => users
+                .iter()
+                .flat_map(|&u| {
+                    neg.iter()
+                        .map(move |&i| self.seen[u].binary_search(&(i as u32)).is_err())
+                })
+                .collect(),
+            _ => Vec::new(),
         };
         Batch {
             users: users.to_vec(),
@@ -171,6 +190,7 @@ impl<'a> Sampler<'a> {
             seq,
             pos,
             neg,
+            neg_ok,
         }
     }
 }
@@ -197,16 +217,22 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
             sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
         }
         Loss::GBce { negatives, t } => {
-            let sn = sampled_logits(net, &h, &idx, b, negatives);
+            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
             // gBCE: the positive's probability raised to beta, from alpha = k / (pool - 1).
             let alpha = negatives as f64 / (s.pool.len().max(2) - 1) as f64;
             let beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha);
-            ((sp.neg().softplus() * beta) + sn.softplus().sum_dim_intlist(-1, false, Kind::Float))
+            let neg_terms = (sn.softplus() * ok.to_kind(Kind::Float)).sum_dim_intlist(
+                -1,
+                false,
+                Kind::Float,
+            );
+            ((sp.neg().softplus() * beta) + neg_terms)
                 .mean(Kind::Float)
                 / (negatives + 1) as f64
         }
-        Loss::SampledSoftmax { negatives } => {
-            let sn = sampled_logits(net, &h, &idx, b, negatives);
+        Loss::SampledSoftmax { .. } => {
+            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
+            let sn = sn.masked_fill(&ok.logical_not(), f64::NEG_INFINITY);
             let logits = Tensor::cat(&[sp.unsqueeze(1), sn], 1);
             logits
                 .log_softmax(1, Kind::Float)
@@ -244,16 +270,26 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
     }
 }
 
-/// Logits `[real positions, k]` of each position against its user's `k` sampled negatives.
-fn sampled_logits(net: &Network, h: &Tensor, idx: &Tensor, b: &Batch, k: usize) -> Tensor {
-    let k = k as i64;
-    let ng = Tensor::from_slice(&b.neg)
-        .view([b.users.len() as i64, k])
-        .to_device(h.device());
-    let ne = net.items(&ng); // [users, k, d]
-    h.bmm(&ne.transpose(1, 2))
-        .view([-1, k])
-        .index_select(0, idx)
+/// Logits `[real positions, k]` of each real position against its `k` negatives (shared by
+/// the batch, or its user's own), and which of them are valid (outside that position's
+/// user's training items).
+fn sampled_logits(net: &Network, h: &Tensor, hr: &Tensor, idx: &Tensor, b: &Batch) -> (Tensor, Tensor) {
+    let device = hr.device();
+    let n = b.users.len() as i64;
+    let k = b.neg_ok.len() as i64 / n.max(1);
+    let ng = Tensor::from_slice(&b.neg).to_device(device);
+    let logits = if b.neg.len() as i64 == k {
+        hr.mm(&net.items(&ng).tr()) // [N, k]
+    } else {
+        let ne = net.items(&ng.view([n, k])); // [n, k, d]
+        h.bmm(&ne.transpose(1, 2)).view([-1, k]).index_select(0, idx)
+    };
+    let user_of = idx.divide_scalar_mode(b.len as i64, "floor");
+    let ok = Tensor::from_slice(&b.neg_ok)
+        .view([n, k])
+        .to_device(device)
+        .index_select(0, &user_of);
+    (logits, ok)
 }
 
 impl SasRecValidParams {
@@ -349,7 +385,7 @@ impl SasRecValidParams {
             let mut phases = Phases::default();
             for users in &order {
                 let t = Instant::now();
-                let batch = sampler.batch(users, self.loss, &mut rng);
+                let batch = sampler.batch(users, self.loss, self.negatives_per_user, &mut rng);
                 let t = phases.lap(t, |p| &mut p.sampling);
                 let loss = batch_loss(model.net(), &sampler, &batch, self.loss, self.l2_emb);
                 let t = phases.lap(t, |p| &mut p.forward);
