@@ -29,10 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let embedder = TransformerEmbedder::builder(models.join("multilingual-e5-small"))
         .prefix("query: ")
         .build()?;
-    let korean = KoreanNounCandidates::new(
-        Arc::new(KoreanAnalyzer::load(models.join("ko-dic"))?),
-        3,
-    )?;
+    let korean =
+        KoreanNounCandidates::new(Arc::new(KoreanAnalyzer::load(models.join("ko-dic"))?), 3)?;
     let extractor = KeywordExtractor::new(
         embedder,
         AutoCandidates::new(NgramCandidates::new(1, 2)?, Some(korean)),

@@ -17,12 +17,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|e| format!("{} {}\n", e.user, e.item))
         .collect();
     let data = Dataset::leave_one_out(&Sequences::read_pairs(pairs.as_bytes())?);
-    let (model, report) = SasRec::params()
-        .hidden(32)
-        .epochs(40)
-        .check()?
-        .fit(&data)?;
-    println!("kept epoch {} of {}", report.best_epoch, report.epochs.len());
+    let (model, report) = SasRec::params().hidden(32).epochs(40).check()?.fit(&data)?;
+    println!(
+        "kept epoch {} of {}",
+        report.best_epoch,
+        report.epochs.len()
+    );
     println!(
         "test: {}",
         model.evaluate(&data.test, &EvalParams::paper_and_full())?

@@ -227,7 +227,7 @@ def main():
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
     ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")
     ap.add_argument("--epochs", type=int, default=3, help="sasrec: epochs per run")
-    ap.add_argument("--buckets", type=int, default=16,
+    ap.add_argument("--buckets", type=int, default=0,
                     help="sasrec: our length buckets (0 = plain shuffled batches, as the peer)")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)

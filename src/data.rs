@@ -209,7 +209,10 @@ fn jsonl_rows<T: serde::de::DeserializeOwned>(reader: impl BufRead) -> Result<Ro
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| GroundrecError::Data(format!("line {}: {e}", n + 1)))?;
         if !line.trim().is_empty() {
-            rows.push((n + 1, serde_json::from_str(&line).map_err(|e| e.to_string())));
+            rows.push((
+                n + 1,
+                serde_json::from_str(&line).map_err(|e| e.to_string()),
+            ));
         }
     }
     Ok(rows)

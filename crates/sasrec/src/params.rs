@@ -128,9 +128,9 @@ pub struct SasRec;
 
 impl SasRec {
     /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
-    /// with 256 negatives, learning rate 1e-3, batch 128 with length buckets of 16 batches,
-    /// 100 epochs with early stopping on full-ranking validation NDCG@10, seed 42, 2 threads,
-    /// CPU.
+    /// with 256 negatives shared per batch, learning rate 1e-3, batch 128 (plain shuffled
+    /// batches), 100 epochs with early stopping on full-ranking validation NDCG@10, seed 42,
+    /// 2 threads, CPU.
     pub fn params() -> SasRecParams {
         SasRecParams(SasRecValidParams {
             hidden: 64,
@@ -142,7 +142,7 @@ impl SasRec {
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
             batch_size: 128,
-            length_buckets: 16,
+            length_buckets: 0,
             negatives_per_user: false,
             epochs: 100,
             l2_emb: 0.0,
@@ -155,8 +155,8 @@ impl SasRec {
     }
 
     /// The paper's settings (Amazon datasets): hidden 50, 2 blocks, 1 head, max length 50,
-    /// dropout 0.5, BCE with one negative, learning rate 1e-3, batch 128 (length buckets kept:
-    /// they change only which users share a batch), 200 epochs, no early stopping.
+    /// dropout 0.5, BCE with one negative, learning rate 1e-3, batch 128, 200 epochs, no early
+    /// stopping.
     pub fn paper() -> SasRecParams {
         SasRec::params()
             .hidden(50)
@@ -198,8 +198,10 @@ impl SasRecParams {
     setter!(/// Users per training step.
         batch_size: usize);
     setter!(/// Length bucketing: sort each run of this many batches' worth of shuffled users
-        /// by sequence length before cutting batches (0 or 1: plain shuffled batches). Batches
-        /// of similar lengths waste less work on padding.
+        /// by sequence length before cutting batches (0 or 1, the default: plain shuffled
+        /// batches). Batches of similar lengths waste less work on padding (epochs 3x faster
+        /// on Amazon Games) but trained worse models there (sampled HR@10 0.688 against 0.726
+        /// after 60 epochs), so it is a speed/quality trade-off to measure on your data.
         length_buckets: usize);
     setter!(/// Draw the sampled losses' negatives per user (outside each user's items) instead
         /// of one shared set per batch (masked per user). Per-user negatives cost more (a

@@ -221,14 +221,9 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
             // gBCE: the positive's probability raised to beta, from alpha = k / (pool - 1).
             let alpha = negatives as f64 / (s.pool.len().max(2) - 1) as f64;
             let beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha);
-            let neg_terms = (sn.softplus() * ok.to_kind(Kind::Float)).sum_dim_intlist(
-                -1,
-                false,
-                Kind::Float,
-            );
-            ((sp.neg().softplus() * beta) + neg_terms)
-                .mean(Kind::Float)
-                / (negatives + 1) as f64
+            let neg_terms =
+                (sn.softplus() * ok.to_kind(Kind::Float)).sum_dim_intlist(-1, false, Kind::Float);
+            ((sp.neg().softplus() * beta) + neg_terms).mean(Kind::Float) / (negatives + 1) as f64
         }
         Loss::SampledSoftmax { .. } => {
             let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
@@ -273,7 +268,13 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
 /// Logits `[real positions, k]` of each real position against its `k` negatives (shared by
 /// the batch, or its user's own), and which of them are valid (outside that position's
 /// user's training items).
-fn sampled_logits(net: &Network, h: &Tensor, hr: &Tensor, idx: &Tensor, b: &Batch) -> (Tensor, Tensor) {
+fn sampled_logits(
+    net: &Network,
+    h: &Tensor,
+    hr: &Tensor,
+    idx: &Tensor,
+    b: &Batch,
+) -> (Tensor, Tensor) {
     let device = hr.device();
     let n = b.users.len() as i64;
     let k = b.neg_ok.len() as i64 / n.max(1);
@@ -282,7 +283,9 @@ fn sampled_logits(net: &Network, h: &Tensor, hr: &Tensor, idx: &Tensor, b: &Batc
         hr.mm(&net.items(&ng).tr()) // [N, k]
     } else {
         let ne = net.items(&ng.view([n, k])); // [n, k, d]
-        h.bmm(&ne.transpose(1, 2)).view([-1, k]).index_select(0, idx)
+        h.bmm(&ne.transpose(1, 2))
+            .view([-1, k])
+            .index_select(0, idx)
     };
     let user_of = idx.divide_scalar_mode(b.len as i64, "floor");
     let ok = Tensor::from_slice(&b.neg_ok)
