@@ -30,8 +30,11 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// One plotted series: name, colour and (x, y) points.
+type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
 /// A line chart of one or more series over x = 1..n, each scaled to its own maximum.
-fn line_chart(title: &str, series: &[(&str, &str, Vec<(f64, f64)>)]) -> String {
+fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     let mut svg = format!(
         "<figure><figcaption>{}</figcaption><svg width='{W}' height='{H}' viewBox='0 0 {W} {H}'>",
         escape(title)

@@ -159,7 +159,7 @@ fn main() {
     let eval_every = args.get("eval-every", 0usize);
     let patience = args.get("patience", 0usize);
     let seed = args.get("seed", 42u64);
-    let early = (eval_every > 0).then(|| EarlyStopping {
+    let early = (eval_every > 0).then_some(EarlyStopping {
         every: eval_every,
         patience: if patience == 0 { usize::MAX } else { patience },
         protocol: Protocol::Full,

@@ -109,7 +109,7 @@ fn content_features_score_cold_items_by_their_content() {
                 .filter(|i| !h.contains(i))
                 .collect();
             let list = with
-                .recommend_dense(&[h.clone()], unseen.len(), true)
+                .recommend_dense(std::slice::from_ref(h), unseen.len(), true)
                 .expect("recommends");
             let mut got: Vec<u32> = list[0].iter().map(|r| r.index).collect();
             got.sort_unstable();

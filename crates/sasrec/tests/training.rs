@@ -288,7 +288,7 @@ thread_local! {
 }
 
 fn max_batch_difference(model: &SasRecModel, a: Vec<u32>, b: Vec<u32>) -> f32 {
-    let alone = model.scores(&[a.clone()]).expect("scores");
+    let alone = model.scores(std::slice::from_ref(&a)).expect("scores");
     let together = model.scores(&[b, a]).expect("scores");
     let diff = alone
         .row(0)
