@@ -144,7 +144,7 @@ impl FittedPipeline {
         let ranker = FairRanker::new().window(fair.window, fair.max_per_window)?;
         let labels = self.kmeans.labels();
         let mut out = Vec::with_capacity(histories.len());
-        // Group histories by how many unseen items they leave, so each batch has one pool size.
+        // One SASRec call per history: the pool size depends on how many items it leaves unseen.
         for h in histories {
             let mut seen = h.clone();
             seen.sort_unstable();
