@@ -16,10 +16,10 @@ pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
 ///
 /// Two passes (group id per item, then exactly sized groups) with the Fx hash: grouping is the
 /// largest fixed cost of the shuffles, and keys here are small (ids, short strings).
-pub(crate) fn group_indices<T, G: Hash + Eq>(
+pub(crate) fn group_indices<T, G: Hash + Eq, I: Index>(
     items: &[T],
     key: impl Fn(&T) -> G,
-) -> Vec<Vec<usize>> {
+) -> Vec<Vec<I>> {
     let mut slot: FxHashMap<G, u32> = FxHashMap::default();
     let mut sizes: Vec<usize> = Vec::new();
     let ids: Vec<u32> = items
@@ -34,20 +34,44 @@ pub(crate) fn group_indices<T, G: Hash + Eq>(
             g
         })
         .collect();
-    let mut groups: Vec<Vec<usize>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    let mut groups: Vec<Vec<I>> = sizes.into_iter().map(Vec::with_capacity).collect();
     for (i, g) in ids.into_iter().enumerate() {
-        groups[g as usize].push(i);
+        groups[g as usize].push(I::from_usize(i));
     }
     groups
 }
 
+/// Item indices: `usize`, or `u32` where halving the index arrays pays (callers check `n`).
+pub(crate) trait Index: Copy {
+    fn from_usize(i: usize) -> Self;
+    fn to_usize(self) -> usize;
+}
+
+impl Index for usize {
+    fn from_usize(i: usize) -> Self {
+        i
+    }
+    fn to_usize(self) -> usize {
+        self
+    }
+}
+
+impl Index for u32 {
+    fn from_usize(i: usize) -> Self {
+        debug_assert!(u32::try_from(i).is_ok());
+        i as u32
+    }
+    fn to_usize(self) -> usize {
+        self as usize
+    }
+}
+
 /// Moves the items out of `items` into the order given by `order` (a permutation of indices).
-pub(crate) fn apply_order<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
-    debug_assert_eq!(items.len(), order.len());
+pub(crate) fn apply_order<T>(items: Vec<T>, order: impl IntoIterator<Item = usize>) -> Vec<T> {
     let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
     order
-        .iter()
-        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
         .collect()
 }
 
@@ -67,10 +91,10 @@ mod tests {
 
     #[test]
     fn groups_keep_first_appearance_order() {
-        let g = group_indices(&["b", "a", "b", "c", "a"], |s| *s);
+        let g = group_indices::<_, _, usize>(&["b", "a", "b", "c", "a"], |s| *s);
         assert_eq!(g, vec![vec![0, 2], vec![1, 4], vec![3]]);
         assert_eq!(
-            apply_order(vec!['x', 'y', 'z'], &[2, 0, 1]),
+            apply_order(vec!['x', 'y', 'z'], [2, 0, 1]),
             vec!['z', 'x', 'y']
         );
     }

@@ -10,8 +10,10 @@
 //! | [`push_back_recent`] | fewer repeats: recently shown items move down | `O(n log n)` |
 //!
 //! Every random choice takes a `seed` (ChaCha8): the same seed gives the same order on every
-//! platform. The [`metrics`] module measures lists: adjacent pairs, long runs, gaps against the
-//! ideal, exposure, NDCG and Kendall's tau against the score order.
+//! platform. The [`metrics`] module measures lists: adjacent pairs against the fewest possible
+//! ([`metrics::spreading`], which also says when no spreading is possible: a single group),
+//! long runs, gaps against the ideal, exposure, NDCG and Kendall's tau against the score order.
+//! Empty input gives empty output everywhere.
 //!
 //! # Example
 //!

@@ -24,24 +24,33 @@ const NIL: u32 = u32::MAX;
 /// The list is a linked list of "insert after item x" operations, so the whole shuffle runs in
 /// `O(n)` expected time (plus `O(c log c)` to order `c` groups).
 pub fn merge_shuffle<T, G: Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> G, seed: u64) -> Vec<T> {
-    let order = merge_order(&items, key, seed);
-    apply_order(items, &order)
+    let order = merge_order_u32(&items, key, seed);
+    apply_order(items, order.into_iter().map(|i| i as usize))
 }
 
 /// The permutation behind [`merge_shuffle`]: `order[i]` is the input index placed at position `i`.
 pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u64) -> Vec<usize> {
+    merge_order_u32(items, key, seed)
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+/// [`merge_order`] with 32-bit indices: every index array is half the size, which matters once
+/// they leave the caches.
+fn merge_order_u32<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u64) -> Vec<u32> {
     let n = items.len();
     assert!(
         n < NIL as usize,
         "merge_shuffle handles fewer than 2^32 - 1 items"
     );
     let mut rng = rng(seed);
-    let mut groups = group_indices(items, key);
+    let mut groups = group_indices::<T, G, u32>(items, key);
     for g in &mut groups {
         g.shuffle(&mut rng);
     }
     // Smallest first; equal sizes in random order.
-    let mut keyed: Vec<(usize, u64, Vec<usize>)> = groups
+    let mut keyed: Vec<(usize, u64, Vec<u32>)> = groups
         .into_iter()
         .map(|g| (g.len(), rng.gen(), g))
         .collect();
@@ -50,7 +59,7 @@ pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u6
     // Items are renumbered in merge order, so the items merged so far are exactly `0..a` and
     // gap `v` is "at the front" (v = 0) or "after item v - 1": no lookup tables, fewer cache
     // misses. `orig` maps the new numbers back to input indices.
-    let orig: Vec<usize> = keyed
+    let orig: Vec<u32> = keyed
         .iter()
         .flat_map(|(_, _, g)| g.iter().copied())
         .collect();
@@ -69,7 +78,7 @@ pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u6
             let gaps = forced
                 .iter()
                 .copied()
-                .chain(picks.into_iter().map(|u| skip_forced(u, &forced)));
+                .chain(picks.iter().map(|&u| skip_forced(u, &forced)));
             for (v, item) in gaps.zip(new_items) {
                 let g = gap(v) as usize;
                 next[item as usize] = next[g];
@@ -102,13 +111,139 @@ pub fn merge_order<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G, seed: u6
         a += b;
     }
 
-    let mut order = Vec::with_capacity(n);
-    let mut cur = next[n];
-    while cur != NIL {
-        order.push(orig[cur as usize]);
-        cur = next[cur as usize];
+    read_list(&next, n, &orig)
+}
+
+/// Below this many nodes the list is simply followed.
+const RULERS_MIN: usize = 1 << 14;
+/// Above this many nodes the rulers walk on two threads or more.
+const THREADS_MIN: usize = 1 << 18;
+/// One ruler every this many nodes.
+const RULER_STRIDE: usize = 32;
+
+/// `label[x]` for the nodes `x` of the linked list `next` that starts after `head`, in list order.
+///
+/// Following a long list one node at a time is a chain of dependent cache misses. Instead,
+/// every 32nd node is made a *ruler* and all rulers walk their own stretch of the list (up to the
+/// next ruler) side by side, one step each per round: the loads of one round do not depend on
+/// each other, so the memory system serves many at once. Long lists split the rulers between
+/// threads. The stretches are then joined in the order of their rulers, so the result does not
+/// depend on the number of threads.
+fn read_list<L: Copy + Send + Sync>(next: &[u32], head: usize, label: &[L]) -> Vec<L> {
+    let size = next.len();
+    let mut out = Vec::with_capacity(size.saturating_sub(1));
+    if size < RULERS_MIN {
+        let mut cur = next[head];
+        while cur != NIL {
+            out.push(label[cur as usize]);
+            cur = next[cur as usize];
+        }
+        return out;
     }
-    order
+    let list = RulerList { next, head, label };
+    let rulers: Vec<u32> = (0..size as u32)
+        .step_by(RULER_STRIDE)
+        .chain((!head.is_multiple_of(RULER_STRIDE)).then_some(head as u32))
+        .collect();
+    let threads = if size >= THREADS_MIN {
+        std::thread::available_parallelism().map_or(1, |t| t.get().min(8))
+    } else {
+        1
+    };
+    let per_thread = rulers.len().div_ceil(threads);
+    let walked: Vec<Walked<L>> = if threads == 1 {
+        list.walk(&rulers)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = rulers
+                .chunks(per_thread)
+                .map(|part| scope.spawn(|| list.walk(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut stretch: Vec<Vec<L>> = vec![Vec::new(); rulers.len()];
+    let mut successor = vec![NIL; rulers.len()];
+    for w in walked {
+        successor[w.ruler as usize] = w.successor;
+        stretch[w.ruler as usize] = w.seen;
+    }
+    let mut j = list.ruler_id(head as u32);
+    while j != NIL {
+        out.extend_from_slice(&stretch[j as usize]);
+        j = successor[j as usize];
+    }
+    out
+}
+
+/// A linked list read by rulers: every multiple of [`RULER_STRIDE`] and the head.
+struct RulerList<'a, L> {
+    next: &'a [u32],
+    head: usize,
+    label: &'a [L],
+}
+
+/// One ruler's stretch of the list and the ruler that follows it.
+struct Walked<L> {
+    ruler: u32,
+    successor: u32,
+    seen: Vec<L>,
+}
+
+impl<L: Copy> RulerList<'_, L> {
+    /// Telling a ruler needs no lookup.
+    fn is_ruler(&self, x: u32) -> bool {
+        (x as usize).is_multiple_of(RULER_STRIDE) || x as usize == self.head
+    }
+
+    fn ruler_id(&self, x: u32) -> u32 {
+        if (x as usize).is_multiple_of(RULER_STRIDE) {
+            (x as usize / RULER_STRIDE) as u32
+        } else {
+            // The head, when it is not a multiple, comes after all multiples.
+            self.next.len().div_ceil(RULER_STRIDE) as u32
+        }
+    }
+
+    /// Walks the stretches of `rulers` side by side.
+    fn walk(&self, rulers: &[u32]) -> Vec<Walked<L>> {
+        let mut done = Vec::with_capacity(rulers.len());
+        let mut walkers: Vec<(u32, Walked<L>)> = rulers
+            .iter()
+            .map(|&r| {
+                let mut seen = Vec::with_capacity(2 * RULER_STRIDE);
+                if r as usize != self.head {
+                    seen.push(self.label[r as usize]);
+                }
+                let w = Walked {
+                    ruler: self.ruler_id(r),
+                    successor: NIL,
+                    seen,
+                };
+                (self.next[r as usize], w)
+            })
+            .collect();
+        while !walkers.is_empty() {
+            let mut i = 0;
+            while i < walkers.len() {
+                let cur = walkers[i].0;
+                if cur == NIL || self.is_ruler(cur) {
+                    let (_, mut w) = walkers.swap_remove(i);
+                    w.successor = if cur == NIL { NIL } else { self.ruler_id(cur) };
+                    done.push(w);
+                    continue;
+                }
+                let w = &mut walkers[i];
+                w.1.seen.push(self.label[cur as usize]);
+                w.0 = self.next[cur as usize];
+                i += 1;
+            }
+        }
+        done
+    }
 }
 
 /// Maps the `u`-th gap that is not forced to its index among all gaps (`forced` sorted, distinct).
@@ -127,42 +262,44 @@ fn skip_forced(u: usize, forced: &[usize]) -> usize {
     u + lo
 }
 
-/// Scratch marks for sampling without replacement: a value is marked when its stamp equals the
-/// current epoch, so clearing is free and no hashing is needed.
+/// Scratch marks for sampling without replacement: a bit per value (an eighth of a megabyte
+/// per million values, so it stays in the caches), cleared pick by pick before the next sample.
 struct Marks {
-    stamp: Vec<u32>,
-    epoch: u32,
+    bits: Vec<u64>,
+    picked: Vec<usize>,
 }
 
 impl Marks {
     fn new(size: usize) -> Self {
         Self {
-            stamp: vec![0; size],
-            epoch: 0,
+            bits: vec![0; size.div_ceil(64)],
+            picked: Vec::new(),
         }
     }
 
     fn is_marked(&self, v: usize) -> bool {
-        self.stamp[v] == self.epoch
+        self.bits[v >> 6] & (1 << (v & 63)) != 0
+    }
+
+    fn mark(&mut self, v: usize) {
+        self.bits[v >> 6] |= 1 << (v & 63);
     }
 
     /// `k` distinct values from `0..m`, uniformly (Floyd's algorithm), `O(k)`; they stay marked
     /// until the next call.
-    fn sample(&mut self, rng: &mut ChaCha8Rng, m: usize, k: usize) -> Vec<usize> {
-        debug_assert!(k <= m && m <= self.stamp.len());
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.fill(0);
-            self.epoch = 1;
+    fn sample(&mut self, rng: &mut ChaCha8Rng, m: usize, k: usize) -> &[usize] {
+        debug_assert!(k <= m && m <= self.bits.len() * 64);
+        for v in std::mem::take(&mut self.picked) {
+            self.bits[v >> 6] &= !(1 << (v & 63));
         }
-        let mut out = Vec::with_capacity(k);
+        self.picked.reserve(k);
         for j in m - k..m {
             let t = rng.gen_range(0..=j);
             let pick = if self.is_marked(t) { j } else { t };
-            self.stamp[pick] = self.epoch;
-            out.push(pick);
+            self.mark(pick);
+            self.picked.push(pick);
         }
-        out
+        &self.picked
     }
 }
 
@@ -179,6 +316,23 @@ mod tests {
     }
 
     use crate::groups::labelled_items as items;
+
+    #[test]
+    fn reading_a_long_list_with_rulers_matches_following_it() {
+        // A random cyclic order of 0..n threaded through `next`, head n.
+        let n = 3 * RULERS_MIN + 17;
+        let mut perm: Vec<u32> = (0..n as u32).collect();
+        perm.shuffle(&mut rng(5));
+        let mut next = vec![NIL; n + 1];
+        let mut prev = n;
+        for &x in &perm {
+            next[prev] = x;
+            prev = x as usize;
+        }
+        let label: Vec<u64> = (0..n as u64).map(|x| x * 3).collect();
+        let expected: Vec<u64> = perm.iter().map(|&x| u64::from(x) * 3).collect();
+        assert_eq!(read_list(&next, n, &label), expected);
+    }
 
     #[test]
     fn skip_forced_counts_the_forced_gaps_before() {

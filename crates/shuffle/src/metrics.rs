@@ -11,6 +11,45 @@ pub fn adjacent_same_group<T, G: PartialEq>(items: &[T], key: impl Fn(&T) -> G) 
         .count()
 }
 
+/// How far a list is from the best spreading its group sizes allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Spreading {
+    /// Number of distinct groups.
+    pub groups: usize,
+    /// Neighbouring items of the same group in this list.
+    pub adjacent: usize,
+    /// The fewest such neighbours any order of these items can have:
+    /// `max(0, n_max − (n − n_max) − 1)` (what [`merge_shuffle`](crate::merge_shuffle) reaches).
+    pub fewest_possible: usize,
+    /// Whether the order matters at all for spreading: false for fewer than two items or a
+    /// single group, where every order is the same to a group-spreading shuffle.
+    pub possible: bool,
+}
+
+/// [`Spreading`] of a list.
+pub fn spreading<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G) -> Spreading {
+    let mut sizes: HashMap<G, usize> = HashMap::new();
+    let mut adjacent = 0;
+    let mut prev: Option<G> = None;
+    for item in items {
+        let g = key(item);
+        if prev.as_ref() == Some(&g) {
+            adjacent += 1;
+        }
+        // Hashing needs the key twice; recompute it rather than require Clone.
+        *sizes.entry(key(item)).or_insert(0) += 1;
+        prev = Some(g);
+    }
+    let n = items.len();
+    let n_max = sizes.values().copied().max().unwrap_or(0);
+    Spreading {
+        groups: sizes.len(),
+        adjacent,
+        fewest_possible: n_max.saturating_sub(n - n_max + 1),
+        possible: sizes.len() >= 2,
+    }
+}
+
 /// "k-badness": the number of maximal runs of one group that are `k` or more items long.
 pub fn runs_at_least<T, G: PartialEq>(items: &[T], key: impl Fn(&T) -> G, k: usize) -> usize {
     let mut runs = 0;
@@ -185,6 +224,24 @@ fn count_inversions(v: &mut [usize], buf: &mut [usize]) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn spreading_knows_when_order_cannot_matter() {
+        let one = ["a", "a", "a"];
+        let s = spreading(&one, |x| *x);
+        assert_eq!(
+            (s.groups, s.adjacent, s.fewest_possible, s.possible),
+            (1, 2, 2, false)
+        );
+        let empty: [&str; 0] = [];
+        assert!(!spreading(&empty, |x| *x).possible);
+        let l = ["a", "a", "b", "a"];
+        let s = spreading(&l, |x| *x);
+        assert_eq!(
+            (s.groups, s.adjacent, s.fewest_possible, s.possible),
+            (2, 1, 1, true)
+        );
+    }
 
     #[test]
     fn runs_and_pairs() {

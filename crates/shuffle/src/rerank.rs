@@ -177,7 +177,7 @@ impl<G: Hash + Eq + Clone> FairRanker<G> {
             return Err(ShuffleError::NonFiniteScore { index, value });
         }
         let keys: Vec<G> = items.iter().map(&key).collect();
-        let groups = group_indices(&keys, Clone::clone);
+        let groups = group_indices::<_, _, usize>(&keys, Clone::clone);
         let share: Vec<Option<f64>> = groups
             .iter()
             .map(|g| self.targets.get(&keys[g[0]]).copied())
@@ -286,7 +286,7 @@ impl<G: Hash + Eq + Clone> FairRanker<G> {
         }
         report.kendall_tau = kendall_tau(&order.iter().map(|&i| rank_of[i]).collect::<Vec<_>>());
         Ok(Reranked {
-            items: apply_order(items, &order),
+            items: apply_order(items, order),
             report,
         })
     }
@@ -317,7 +317,7 @@ pub fn push_back_recent<T>(
         .collect();
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    Ok(apply_order(items, &order))
+    Ok(apply_order(items, order))
 }
 
 #[cfg(test)]

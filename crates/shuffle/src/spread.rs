@@ -7,7 +7,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Result, ShuffleError};
-use crate::groups::{apply_order, group_indices, rng};
+use crate::groups::{apply_order, group_indices, rng, Index};
 
 /// Options of [`spread`]: how much each item may move away from its evenly spaced slot.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -53,64 +53,137 @@ impl SpreadParams {
     }
 }
 
-/// Positions in `[0, 1)`-ish for a group whose items are already in their within-group order.
-fn place(group: &[usize], jitter: f64, rng: &mut ChaCha8Rng, keyed: &mut Vec<(f64, usize)>) {
-    let k = group.len() as f64;
-    let offset: f64 = rng.gen();
-    for (i, &item) in group.iter().enumerate() {
-        let wiggle = jitter * (rng.gen::<f64>() - 0.5);
-        keyed.push(((i as f64 + offset + wiggle) / k, item));
-    }
+/// Below this many items a comparison sort beats the radix sort's fixed cost.
+const RADIX_MIN: usize = 1 << 12;
+
+/// An order of items: packed `(key << 32) | item` records, or plain indices.
+enum Order {
+    Packed(Vec<u64>),
+    Plain(Vec<usize>),
 }
 
-/// Items ordered by position (ties by index): a bucket sort, `O(n)` expected, since positions
-/// spread over their range by construction.
-fn order_by_position(keyed: Vec<(f64, usize)>) -> Vec<usize> {
-    let n = keyed.len();
-    if n < 2 {
-        return keyed.into_iter().map(|(_, i)| i).collect();
-    }
-    let (lo, hi) = keyed
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(p, _)| {
-            (lo.min(p), hi.max(p))
-        });
-    let scale = if hi > lo { n as f64 / (hi - lo) } else { 0.0 };
-    let bucket = |p: f64| (((p - lo) * scale) as usize).min(n - 1);
-    let mut start = vec![0usize; n + 1];
-    for &(p, _) in &keyed {
-        start[bucket(p) + 1] += 1;
-    }
-    for b in 0..n {
-        start[b + 1] += start[b];
-    }
-    let mut fill = start.clone();
-    let mut sorted = vec![(0.0f64, 0usize); n];
-    for (p, i) in keyed {
-        let b = bucket(p);
-        sorted[fill[b]] = (p, i);
-        fill[b] += 1;
-    }
-    for b in 0..n {
-        let part = &mut sorted[start[b]..start[b + 1]];
-        if part.len() > 1 {
-            part.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+impl Order {
+    /// Moves `items` into this order.
+    fn apply<T>(self, items: Vec<T>) -> Vec<T> {
+        match self {
+            Order::Packed(v) => apply_order(items, v.into_iter().map(|r| r as u32 as usize)),
+            Order::Plain(v) => apply_order(items, v),
         }
     }
-    sorted.into_iter().map(|(_, i)| i).collect()
+
+    fn into_indices(self) -> Vec<usize> {
+        match self {
+            Order::Packed(v) => v.into_iter().map(|r| r as u32 as usize).collect(),
+            Order::Plain(v) => v,
+        }
+    }
 }
 
-fn spread_order_of(
-    groups: Vec<Vec<usize>>,
+/// Orders the items of `groups` (each already in its within-group order) by position: a group
+/// of `k` items gets `(i + offset + wiggle_i) / k`, which lies in `[-0.5, 1.5)` and increases
+/// along the group (consecutive positions differ by `(1 ± J) / k`, `J < 1`). Ties go by item.
+///
+/// Positions are quantised to 32 bits over that fixed range and packed with the item into one
+/// `u64`, so the sort moves 8-byte records in a few sequential passes (see [`radix_sort`]);
+/// a comparison sort or a bucket scatter over `n` buckets leaves the caches at a million items
+/// (measured in docs/benchmarks.md). Quantisation keeps the order of positions more than
+/// `2^-31` apart. Closer positions may come out in item order, which can only swap items of one
+/// group when their spacing `(1 - J) / k` is below `2^-31`, and such a swap changes no gap.
+fn spread_order_of<I: Index>(
+    groups: &[Vec<I>],
     params: SpreadParams,
     rng: &mut ChaCha8Rng,
-) -> Vec<usize> {
-    let n = groups.iter().map(Vec::len).sum();
-    let mut keyed = Vec::with_capacity(n);
-    for g in &groups {
-        place(g, params.jitter, rng, &mut keyed);
+) -> Order {
+    let n: usize = groups.iter().map(Vec::len).sum();
+    if n > u32::MAX as usize {
+        let mut keyed: Vec<(f64, usize)> = Vec::with_capacity(n);
+        for_each_position(groups, params.jitter, rng, |p, item| keyed.push((p, item)));
+        keyed.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        return Order::Plain(keyed.into_iter().map(|(_, i)| i).collect());
     }
-    order_by_position(keyed)
+    let scale = (1u64 << 31) as f64;
+    let mut records: Vec<u64> = Vec::with_capacity(n);
+    for_each_position(groups, params.jitter, rng, |p, item| {
+        // `as u32` saturates, so rounding at either end cannot wrap.
+        records.push((u64::from(((p + 0.5) * scale) as u32) << 32) | item as u64);
+    });
+    if n < RADIX_MIN {
+        records.sort_unstable();
+    } else {
+        radix_sort(&mut records);
+    }
+    Order::Packed(records)
+}
+
+/// Calls `f(position, item)` for every item of every group, group by group.
+fn for_each_position<I: Index>(
+    groups: &[Vec<I>],
+    jitter: f64,
+    rng: &mut ChaCha8Rng,
+    mut f: impl FnMut(f64, usize),
+) {
+    for g in groups {
+        let k = g.len() as f64;
+        let offset: f64 = rng.gen();
+        for (i, &item) in g.iter().enumerate() {
+            let wiggle = jitter * (rng.gen::<f64>() - 0.5);
+            f((i as f64 + offset + wiggle) / k, item.to_usize());
+        }
+    }
+}
+
+/// Shuffles each group, then orders all items by position.
+fn spread_groups<I: Index>(
+    mut groups: Vec<Vec<I>>,
+    params: SpreadParams,
+    rng: &mut ChaCha8Rng,
+) -> Order {
+    for g in &mut groups {
+        g.shuffle(rng);
+    }
+    spread_order_of(&groups, params, rng)
+}
+
+/// Sorts `v` ascending: a stable LSD radix sort on the top 22 bits (two passes of 11 bits,
+/// both histograms from one read), then each run of equal top bits sorted in place. Runs are
+/// short because positions spread over their range: a million items fill about 2^21 of the
+/// 2^22 prefixes.
+fn radix_sort(v: &mut Vec<u64>) {
+    const BITS: u32 = 11;
+    const LOW: u32 = 64 - 2 * BITS;
+    let digit = |x: u64, pass: u32| ((x >> (LOW + pass * BITS)) & ((1 << BITS) - 1)) as usize;
+    let mut counts = vec![[0usize; 1 << BITS]; 2];
+    for &x in v.iter() {
+        counts[0][digit(x, 0)] += 1;
+        counts[1][digit(x, 1)] += 1;
+    }
+    let mut buf = vec![0u64; v.len()];
+    for (pass, start) in counts.iter_mut().enumerate() {
+        let mut sum = 0;
+        for c in start.iter_mut() {
+            let count = *c;
+            *c = sum;
+            sum += count;
+        }
+        for &x in v.iter() {
+            let d = digit(x, pass as u32);
+            buf[start[d]] = x;
+            start[d] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
+    let mut i = 0;
+    while i < v.len() {
+        let top = v[i] >> LOW;
+        let mut j = i + 1;
+        while j < v.len() && v[j] >> LOW == top {
+            j += 1;
+        }
+        if j - i > 1 {
+            v[i..j].sort_unstable();
+        }
+        i = j;
+    }
 }
 
 /// Spreads each group's items evenly through the list (Spotify's 2014 shuffle): a group of `k`
@@ -125,12 +198,13 @@ pub fn spread<T, G: Hash + Eq>(
     seed: u64,
 ) -> Vec<T> {
     let mut rng = rng(seed);
-    let mut groups = group_indices(&items, key);
-    for g in &mut groups {
-        g.shuffle(&mut rng);
-    }
-    let order = spread_order_of(groups, params, &mut rng);
-    apply_order(items, &order)
+    // 32-bit indices halve the index arrays, which matters once they leave the caches.
+    let order = if items.len() <= u32::MAX as usize {
+        spread_groups(group_indices::<_, _, u32>(&items, key), params, &mut rng)
+    } else {
+        spread_groups(group_indices::<_, _, usize>(&items, key), params, &mut rng)
+    };
+    order.apply(items)
 }
 
 /// Two-level [`spread`]: groups by `key` (e.g. cluster) are spread through the list, and within
@@ -144,21 +218,21 @@ pub fn spread_nested<T, G: Hash + Eq, S: Hash + Eq>(
     seed: u64,
 ) -> Vec<T> {
     let mut rng = rng(seed);
-    let groups: Vec<Vec<usize>> = group_indices(&items, key)
+    let groups: Vec<Vec<usize>> = group_indices::<_, _, usize>(&items, key)
         .into_iter()
         .map(|members| {
-            let mut subgroups = group_indices(&members, |&i| subkey(&items[i]));
+            let mut subgroups = group_indices::<_, _, usize>(&members, |&i| subkey(&items[i]));
             for s in &mut subgroups {
                 s.shuffle(&mut rng);
             }
-            spread_order_of(subgroups, params, &mut rng)
+            spread_order_of(&subgroups, params, &mut rng)
+                .into_indices()
                 .into_iter()
                 .map(|local| members[local])
                 .collect()
         })
         .collect();
-    let order = spread_order_of(groups, params, &mut rng);
-    apply_order(items, &order)
+    spread_order_of(&groups, params, &mut rng).apply(items)
 }
 
 /// Fiedler's balanced shuffle ("the art of shuffling music"): every group is stretched to the
@@ -170,7 +244,7 @@ pub fn balanced_shuffle<T, G: Hash + Eq>(
     seed: u64,
 ) -> Vec<T> {
     let mut rng = rng(seed);
-    let mut groups = group_indices(&items, key);
+    let mut groups = group_indices::<_, _, usize>(&items, key);
     let m = groups.iter().map(Vec::len).max().unwrap_or(0);
     let mut columns: Vec<Vec<usize>> = vec![Vec::new(); m];
     for g in &mut groups {
@@ -187,7 +261,7 @@ pub fn balanced_shuffle<T, G: Hash + Eq>(
         col.shuffle(&mut rng);
         order.extend(col);
     }
-    apply_order(items, &order)
+    apply_order(items, order)
 }
 
 #[cfg(test)]
@@ -195,6 +269,7 @@ mod tests {
     use super::*;
     use crate::metrics::gap_stats;
     use proptest::prelude::*;
+    use rand::Rng;
     use std::collections::HashMap;
 
     use crate::groups::labelled_items as items;
@@ -205,6 +280,65 @@ mod tests {
         a.sort_unstable();
         b.sort_unstable();
         a == b
+    }
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut r = rng(9);
+        // Coarse high halves (many equal prefixes and whole-key ties on the high half), random
+        // low halves, above the radix threshold.
+        let mut v: Vec<u64> = (0..3 * RADIX_MIN)
+            .map(|_| (r.gen_range(0..5000u64) * 858_993) << 32 | r.gen_range(0..1u64 << 32))
+            .collect();
+        let mut expected = v.clone();
+        expected.sort_unstable();
+        radix_sort(&mut v);
+        assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn large_spread_keeps_gaps_within_the_bound() {
+        // Above the radix threshold: 40 groups of 50 to 1,000 items.
+        let sizes: Vec<usize> = (0..40).map(|g| 50 + 25 * g).collect();
+        let params = SpreadParams::default();
+        let out = spread(items(&sizes), |x| x.0, params, 11);
+        assert!(out.len() >= RADIX_MIN);
+        let mut last: HashMap<usize, usize> = HashMap::new();
+        for (pos, item) in out.iter().enumerate() {
+            if let Some(prev) = last.insert(item.0, pos) {
+                let others: Vec<usize> = sizes
+                    .iter()
+                    .enumerate()
+                    .filter(|(g, _)| *g != item.0)
+                    .map(|(_, &s)| s)
+                    .collect();
+                assert!(pos - prev <= params.max_gap_bound(sizes[item.0], &others));
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_single_group_inputs() {
+        use crate::{merge_shuffle, metrics::spreading};
+        type Shuffle = fn(Vec<(usize, usize)>, u64) -> Vec<(usize, usize)>;
+        let all: [Shuffle; 4] = [
+            |v, s| spread(v, |x| x.0, SpreadParams::default(), s),
+            |v, s| spread_nested(v, |x| x.0, |x| x.1 % 3, SpreadParams::default(), s),
+            |v, s| balanced_shuffle(v, |x| x.0, s),
+            |v, s| merge_shuffle(v, |x| x.0, s),
+        ];
+        for f in all {
+            assert!(f(Vec::new(), 1).is_empty());
+            // One group: a permutation, shuffled (some seed moves something), and the metric
+            // says no spreading was possible.
+            let one = items(&[20]);
+            let outs: Vec<_> = (0..5).map(|s| f(one.clone(), s)).collect();
+            for out in &outs {
+                assert!(is_permutation(&one, out));
+                assert!(!spreading(out, |x| x.0).possible);
+            }
+            assert!(outs.iter().any(|o| o != &one));
+        }
     }
 
     #[test]
