@@ -138,8 +138,23 @@ def kmeans(args, anchors):
         print("iterations: ours %d peer %d; ARI vs true labels: ours %.4f peer %.4f"
               % (o["n_iter"], p["n_iter"], o["ari_vs_true"], p["ari_vs_true"]))
         print("peer k-means++ alone: %.3f s" % p["kmeanspp_init_s_median"])
+        if args.linfa:
+            # One run (it is slow), right after the rounds, on the same data and settings.
+            r = run_json(cargo_bench("groundrec-kmeans", "kmeans_compare", common + ["--impl", "linfa"]),
+                         ROOT)
+            print("linfa-clustering: %.3f s, inertia %.1f (ours/linfa - 1 = %+.3f %%), ARI %.4f; "
+                  "linfa / ours (median) = %.2f"
+                  % (r["fit_s_median"], r["inertia"], 100.0 * (o["inertia"] / r["inertia"] - 1.0),
+                     r["ari_vs_true"], r["fit_s_median"] / statistics.median(ours_times)))
 
-    return peer, ours, "n=%d, d=384, 64 true centres, k=64, k-means++, n_init 1, max_iter 100, " \
+    ours_times = []
+
+    def ours_timed():
+        t = ours()
+        ours_times.append(t)
+        return t
+
+    return peer, ours_timed, "n=%d, d=384, 64 true centres, k=64, k-means++, n_init 1, max_iter 100, " \
         "tol 1e-4, 2 threads, float32" % args.n_rows, report
 
 
@@ -225,6 +240,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
+    ap.add_argument("--linfa", action="store_true",
+                    help="kmeans: also run linfa-clustering once on the same data")
     ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")
     ap.add_argument("--epochs", type=int, default=3, help="sasrec: epochs per run")
     ap.add_argument("--buckets", type=int, default=0,

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::error::{KMeansError, Result};
 use crate::float::{check_data, f, to64, KFloat};
+use crate::hamerly::hamerly;
 use crate::init::{kmeans_plusplus, random_rows};
 use crate::linalg::{
     argmin, assign, block_size, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
@@ -66,6 +67,7 @@ pub(crate) fn fit<F: KFloat>(p: &KMeansParams, x: &ArrayView2<'_, F>) -> Result<
         }
         let model = match p.algorithm {
             Algorithm::Lloyd => lloyd(&x, &x_norms, centers, p, tol),
+            Algorithm::Hamerly => hamerly(&x, &x_norms, centers, p, tol),
             Algorithm::MiniBatch { batch_size } => {
                 minibatch(&x, &x_norms, centers, p, tol, batch_size, &mut rng)
             }
@@ -181,20 +183,7 @@ fn lloyd<F: KFloat>(
             return KMeansModel::new(centers, labels, inertia, n_iter, true, p.metric, history);
         }
         relocate_empty(x, &labels, &dists, &mut sums, &mut counts);
-        let mut new_centers = Array2::<F>::zeros((k, d));
-        for (j, &count) in counts.iter().enumerate() {
-            if count > 0 {
-                let inv = 1.0 / count as f64;
-                for (c, &s) in new_centers.row_mut(j).iter_mut().zip(sums.row(j)) {
-                    *c = f(s * inv);
-                }
-            } else {
-                new_centers.row_mut(j).assign(&centers.row(j));
-            }
-        }
-        if p.metric == Metric::Cosine {
-            normalize_rows(&mut new_centers);
-        }
+        let new_centers = means(&sums, &counts, &centers, p.metric);
         let shift = squared_shift(&new_centers, &centers);
         centers = new_centers;
         if shift <= tol {
@@ -205,8 +194,33 @@ fn lloyd<F: KFloat>(
     finish(x, x_norms, centers, n_iter, converged, p.metric, history)
 }
 
+/// The update step: each centre is the mean of its points (renormalised for cosine); a centre
+/// without points stays where it is.
+pub(crate) fn means<F: KFloat>(
+    sums: &Array2<f64>,
+    counts: &[usize],
+    old: &Array2<F>,
+    metric: Metric,
+) -> Array2<F> {
+    let mut new = Array2::<F>::zeros(old.dim());
+    for (j, &count) in counts.iter().enumerate() {
+        if count > 0 {
+            let inv = 1.0 / count as f64;
+            for (c, &s) in new.row_mut(j).iter_mut().zip(sums.row(j)) {
+                *c = f(s * inv);
+            }
+        } else {
+            new.row_mut(j).assign(&old.row(j));
+        }
+    }
+    if metric == Metric::Cosine {
+        normalize_rows(&mut new);
+    }
+    new
+}
+
 /// Final assignment, so that the labels and inertia belong to the final centres.
-fn finish<F: KFloat>(
+pub(crate) fn finish<F: KFloat>(
     x: &ArrayView2<'_, F>,
     x_norms: &[F],
     centers: Array2<F>,
@@ -242,7 +256,7 @@ fn flush<F: KFloat>(local: &mut Array2<F>, touched: &mut [bool], sums: &mut Arra
 }
 
 /// Empty clusters take the points farthest from their centres (as scikit-learn does).
-fn relocate_empty<F: KFloat>(
+pub(crate) fn relocate_empty<F: KFloat>(
     x: &ArrayView2<'_, F>,
     labels: &[usize],
     dists: &[F],

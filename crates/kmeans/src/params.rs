@@ -33,9 +33,14 @@ pub enum Init {
 /// Which iteration is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Algorithm {
-    /// Full-batch Lloyd iterations on blocked GEMMs.
-    #[default]
+    /// Full-batch Lloyd iterations on blocked GEMMs: every iteration computes all `n × k`
+    /// distances (chunk by chunk).
     Lloyd,
+    /// Lloyd's iterations with Hamerly's bounds (default): the same assignments, but a point
+    /// whose bounds prove it keeps its cluster is skipped, so after the first iterations only
+    /// points near a boundary are read. Exact up to floating-point ties.
+    #[default]
+    Hamerly,
     /// Mini-batch k-means (Sculley 2010): each step moves the centroids toward a random batch.
     MiniBatch {
         /// Rows per step.
@@ -68,8 +73,9 @@ pub struct KMeans;
 
 impl KMeans {
     /// Parameters for `k` clusters with scikit-learn's defaults: k-means++, one init, at most
-    /// 300 Lloyd iterations, `tol = 1e-4` (relative to the data's mean per-feature variance),
-    /// Euclidean metric, seed 0, rayon's global thread pool.
+    /// 300 Lloyd iterations (run with Hamerly's bounds, [`Algorithm::Hamerly`]), `tol = 1e-4`
+    /// (relative to the data's mean per-feature variance), Euclidean metric, seed 0, rayon's
+    /// global thread pool.
     pub fn params(k: usize) -> KMeansParams {
         KMeansParams {
             k,
@@ -79,7 +85,7 @@ impl KMeans {
             tol: 1e-4,
             metric: Metric::Euclidean,
             init: Init::KMeansPlusPlus,
-            algorithm: Algorithm::Lloyd,
+            algorithm: Algorithm::Hamerly,
             threads: None,
         }
     }
@@ -123,7 +129,7 @@ impl KMeansParams {
         self.init = init;
         self
     }
-    /// Lloyd (default) or mini-batch.
+    /// Hamerly-accelerated Lloyd (default), plain Lloyd, or mini-batch.
     pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self

@@ -184,6 +184,26 @@ proptest! {
     }
 
     #[test]
+    fn hamerly_reaches_the_same_clustering_as_lloyd(
+        n in 2usize..300, d in 1usize..8, k in 1usize..12, seed in any::<u64>(), cosine in any::<bool>(),
+    ) {
+        prop_assume!(k <= n);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Integer-valued data has exact ties; keep values continuous.
+        let x = Array2::<f64>::from_shape_fn((n, d), |_| rng.gen_range(-5.0..5.0));
+        let metric = if cosine { Metric::Cosine } else { Metric::Euclidean };
+        let fit = |a| KMeans::params(k).seed(seed).metric(metric).algorithm(a).fit(&x.view()).expect("valid");
+        let (h, l) = (fit(Algorithm::Hamerly), fit(Algorithm::Lloyd));
+        prop_assert_eq!(h.labels(), l.labels());
+        prop_assert_eq!(h.n_iter(), l.n_iter());
+        prop_assert!((h.inertia() - l.inertia()).abs() <= 1e-9 * l.inertia().max(1.0));
+        prop_assert_eq!(h.inertia_history().len(), l.inertia_history().len());
+        for (a, b) in h.inertia_history().iter().zip(l.inertia_history()) {
+            prop_assert!((a - b).abs() <= 1e-6 * b.max(1.0), "{:?} vs {:?}", h.inertia_history(), l.inertia_history());
+        }
+    }
+
+    #[test]
     fn k_larger_than_n_is_always_an_error(n in 1usize..20, extra in 1usize..5) {
         let x = Array2::<f32>::zeros((n, 2));
         prop_assert_eq!(KMeans::params(n + extra).fit(&x.view()).err(), Some(KMeansError::KGreaterThanN { k: n + extra, n }));
