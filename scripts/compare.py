@@ -165,7 +165,7 @@ def keywords(args, anchors):
     peer_cmd = [PY, "keybert_bench.py", "--n", "300", "--threads", "2", "--seed", "43", "--repeats", "1"]
     ours_cmd = cargo_bench("groundrec-keywords", "keywords_compare",
                            ["--docs", docs, "--model", os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
-                            "--threads", "2", "--repeats", "1"])
+                            "--threads", "2", "--repeats", "1"] + (["--int8"] if args.int8 else []))
     build("groundrec-keywords", "keywords_compare")
     seen = {}
 
@@ -189,7 +189,7 @@ def keywords(args, anchors):
                                                 [k for k, _ in seen["peer"][0]["doc0_cosine"]]))
 
     return peer, ours, "300 documents, (1, 2)-grams, English stopwords, top 5, cosine mode timed, " \
-        "all-MiniLM-L6-v2, 2 threads", report
+        "all-MiniLM-L6-v2, 2 threads, ours %s" % ("int8 dense layers" if args.int8 else "float32"), report
 
 
 def sasrec(args, anchors):
@@ -240,6 +240,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
+    ap.add_argument("--int8", action="store_true",
+                    help="keywords: our encoder with int8 dense layers (the peer stays float32)")
     ap.add_argument("--linfa", action="store_true",
                     help="kmeans: also run linfa-clustering once on the same data")
     ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")

@@ -434,3 +434,39 @@ fn dense_modules_are_applied() {
     std::fs::remove_dir_all(&tmp).ok();
     std::fs::remove_dir_all(&pooled_only).ok();
 }
+
+/// int8 dense layers move the (unit-length) vectors only a little, for BERT (MiniLM) and
+/// XLM-RoBERTa (e5) encoders.
+#[test]
+fn int8_vectors_stay_close_to_float() {
+    let texts: Vec<&str> = PAIRS.iter().flat_map(|(ko, en)| [*ko, *en]).collect();
+    for name in ["all-MiniLM-L6-v2", "multilingual-e5-small"] {
+        let build = |int8| {
+            TransformerEmbedder::builder(model(name))
+                .int8(int8)
+                .progress(false)
+                .build()
+                .expect("loads")
+        };
+        let float = build(false).embed(&texts).expect("embed");
+        let quant = build(true).embed(&texts).expect("embed");
+        let worst = float
+            .rows()
+            .into_iter()
+            .zip(quant.rows())
+            .map(|(a, b)| a.dot(&b))
+            .fold(1.0f32, f32::min);
+        let mean = float
+            .rows()
+            .into_iter()
+            .zip(quant.rows())
+            .map(|(a, b)| a.dot(&b))
+            .sum::<f32>()
+            / texts.len() as f32;
+        eprintln!("{name}: cosine of int8 to float vectors: mean {mean:.4}, worst {worst:.4}");
+        assert!(
+            mean > 0.98 && worst > 0.95,
+            "{name}: mean {mean}, worst {worst}"
+        );
+    }
+}

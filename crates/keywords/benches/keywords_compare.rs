@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p groundrec-keywords --bench keywords_compare -- --docs FILE \
-//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 64] [--repeats 1]
+//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 64] [--repeats 1] [--int8]
 //! ```
 
 use std::time::Instant;
@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |s| s.parse())?;
     let batch: usize = arg(&args, "--batch-size").map_or(Ok(64), |s| s.parse())?;
     let repeats: usize = arg(&args, "--repeats").map_or(Ok(1), |s| s.parse())?;
+    let int8 = args.iter().any(|a| a == "--int8");
     let text = std::fs::read_to_string(&docs_path)?;
     let docs: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
 
@@ -39,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let embedder = TransformerEmbedder::builder(&model)
             .batch_size(batch)
             .threads(threads)
+            .int8(int8)
             .progress(false)
             .build()?;
         let x = KeywordExtractor::new(
@@ -58,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(runs[runs.len() / 2]);
     }
     println!(
-        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \
+        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \"int8\": {int8}, \
          \"cosine_s\": {:.3}, \"mmr_s\": {:.3}, \"doc0_cosine\": {first:?}}}",
         docs.len(),
         times[0],

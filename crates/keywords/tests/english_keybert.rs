@@ -6,8 +6,8 @@ mod common;
 use groundrec_embed::TransformerEmbedder;
 use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
 
-#[test]
-fn top5_sets_agree_with_keybert() {
+/// Mean share of KeyBERT's top 5 that our top 5 holds, and a per-document report.
+fn agreement_with_keybert(int8: bool) -> (f64, String) {
     let fixture: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/keybert_top5.json")).expect("fixture parses");
     let docs: Vec<&str> = fixture["docs"]
@@ -18,6 +18,7 @@ fn top5_sets_agree_with_keybert() {
         .collect();
     let model = common::model("all-MiniLM-L6-v2");
     let minilm = TransformerEmbedder::builder(&model)
+        .int8(int8)
         .progress(false)
         .build()
         .expect("model loads");
@@ -42,14 +43,25 @@ fn top5_sets_agree_with_keybert() {
         agreement += shared as f64 / theirs.len().max(1) as f64;
         report.push(format!("{shared}/5 ours {mine:?} keybert {theirs:?}"));
     }
-    let mean = agreement / docs.len() as f64;
-    eprintln!(
-        "mean top-5 agreement with KeyBERT: {mean:.3}\n{}",
-        report.join("\n")
-    );
+    (agreement / docs.len() as f64, report.join("\n"))
+}
+
+#[test]
+fn top5_sets_agree_with_keybert() {
+    let (mean, report) = agreement_with_keybert(false);
+    eprintln!("mean top-5 agreement with KeyBERT: {mean:.3}\n{report}");
     assert!(
         mean >= 0.8,
-        "mean top-5 agreement {mean:.3} < 0.8:\n{}",
-        report.join("\n")
+        "mean top-5 agreement {mean:.3} < 0.8:\n{report}"
+    );
+}
+
+#[test]
+fn int8_encoder_still_agrees_with_keybert() {
+    let (mean, report) = agreement_with_keybert(true);
+    eprintln!("int8: mean top-5 agreement with KeyBERT: {mean:.3}\n{report}");
+    assert!(
+        mean >= 0.8,
+        "int8: mean top-5 agreement {mean:.3} < 0.8:\n{report}"
     );
 }
