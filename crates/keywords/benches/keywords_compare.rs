@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p groundrec-keywords --bench keywords_compare -- --docs FILE \
-//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 64] [--repeats 1] [--int8]
+//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 32] [--repeats 1] [--int8]
 //! ```
 
 use std::time::Instant;
@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/all-MiniLM-L6-v2").to_string()
     });
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |s| s.parse())?;
-    let batch: usize = arg(&args, "--batch-size").map_or(Ok(64), |s| s.parse())?;
+    let batch: usize = arg(&args, "--batch-size").map_or(Ok(32), |s| s.parse())?;
     let repeats: usize = arg(&args, "--repeats").map_or(Ok(1), |s| s.parse())?;
     let int8 = args.iter().any(|a| a == "--int8");
     let text = std::fs::read_to_string(&docs_path)?;
