@@ -63,8 +63,8 @@ impl Linear {
                     Scalar::int(0),
                     zero_bias,
                 )
-                .and_then(|y| y.f_mul(scale))
-                .and_then(|y| y.f_add(b)),
+                // One pass for both: b + y · scale.
+                .and_then(|y| b.f_addcmul(&y, scale)),
         }
         .map_err(backend)
     }
