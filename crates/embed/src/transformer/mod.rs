@@ -146,7 +146,8 @@ impl TransformerEmbedderBuilder {
     /// Run the encoder's dense layers with int8 weights (default false): FBGEMM's dynamically
     /// quantised kernel, weights symmetric per tensor, activations quantised per call. About
     /// 1.7x faster dense layers on an AVX2 CPU; vectors move slightly away from the float
-    /// model's (measured in docs/benchmarks.md). CPU, BERT / RoBERTa encoders only.
+    /// model's (measured in docs/benchmarks.md). CPU, BERT / RoBERTa encoders only. libtorch
+    /// 2.4 marks these kernels deprecated and prints that warning once per process.
     pub fn int8(mut self, on: bool) -> Self {
         self.int8 = on;
         self
