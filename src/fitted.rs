@@ -143,8 +143,10 @@ impl FittedPipeline {
         let fair = self.config.fair;
         let ranker = FairRanker::new().window(fair.window, fair.max_per_window)?;
         let labels = self.kmeans.labels();
-        let mut out = Vec::with_capacity(histories.len());
-        // One SASRec call per history: the pool size depends on how many items it leaves unseen.
+        // Every history is checked first, then scored in one SASRec call per candidate-pool
+        // size (the pool depends on how many items a history leaves unseen; nearly always one
+        // size), so the model sees batches rather than one history at a time.
+        let mut pools = Vec::with_capacity(histories.len());
         for h in histories {
             let mut seen = h.clone();
             seen.sort_unstable();
@@ -155,12 +157,22 @@ impl FittedPipeline {
                     "n must be in 1..={unseen} (items not in the history), got {n}"
                 )));
             }
-            let pool = (n * fair.pool_factor).min(unseen);
-            let cands = self
-                .model
-                .recommend_dense(std::slice::from_ref(h), pool, true)?
-                .pop()
-                .unwrap_or_default();
+            pools.push((n * fair.pool_factor).min(unseen));
+        }
+        let mut candidates: Vec<Vec<_>> = (0..histories.len()).map(|_| Vec::new()).collect();
+        let mut sizes = pools.clone();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for size in sizes {
+            let members: Vec<usize> = (0..histories.len()).filter(|&i| pools[i] == size).collect();
+            let group: Vec<Vec<u32>> = members.iter().map(|&i| histories[i].clone()).collect();
+            let scored = self.model.recommend_dense(&group, size, true)?;
+            for (i, c) in members.into_iter().zip(scored) {
+                candidates[i] = c;
+            }
+        }
+        let mut out = Vec::with_capacity(histories.len());
+        for cands in candidates {
             let reranked = ranker.rerank(
                 cands,
                 |r| f64::from(r.score),
