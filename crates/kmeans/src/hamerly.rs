@@ -236,20 +236,20 @@ pub(crate) fn hamerly<F: KFloat>(
             let labels = b.labels.iter().map(|&l| l as usize).collect();
             return KMeansModel::new(centers, labels, inertia, n_iter, true, p.metric, history);
         }
-        full = false;
-        let mut sums = cs.sums.clone();
-        let mut counts = cs.counts.clone();
-        if counts.contains(&0) {
+        full = cs.counts.contains(&0);
+        let new_centers = if full {
             // Rare: relocate as plain Lloyd does, from exact distances, then start the
             // bookkeeping afresh with a full pass.
             let (_, dists) = assign(x, x_norms, &centers.view());
             let labels: Vec<usize> = b.labels.iter().map(|&l| l as usize).collect();
-            relocate_empty(x, &labels, &dists, &mut sums, &mut counts);
-            full = true;
+            relocate_empty(x, &labels, &dists, &mut cs.sums, &mut cs.counts);
+            let new_centers = means(&cs.sums, &cs.counts, &centers, p.metric);
             b.labels.fill(NONE);
             cs = ClusterSums::zeros(k, d);
-        }
-        let new_centers = means(&sums, &counts, &centers, p.metric);
+            new_centers
+        } else {
+            means(&cs.sums, &cs.counts, &centers, p.metric)
+        };
         let drift: Vec<f64> = new_centers
             .outer_iter()
             .zip(centers.outer_iter())

@@ -29,22 +29,14 @@ pub struct Spreading {
 /// [`Spreading`] of a list.
 pub fn spreading<T, G: Hash + Eq>(items: &[T], key: impl Fn(&T) -> G) -> Spreading {
     let mut sizes: HashMap<G, usize> = HashMap::new();
-    let mut adjacent = 0;
-    let mut prev: Option<G> = None;
     for item in items {
-        let g = key(item);
-        if prev.as_ref() == Some(&g) {
-            adjacent += 1;
-        }
-        // Hashing needs the key twice; recompute it rather than require Clone.
         *sizes.entry(key(item)).or_insert(0) += 1;
-        prev = Some(g);
     }
     let n = items.len();
     let n_max = sizes.values().copied().max().unwrap_or(0);
     Spreading {
         groups: sizes.len(),
-        adjacent,
+        adjacent: adjacent_same_group(items, key),
         fewest_possible: n_max.saturating_sub(n - n_max + 1),
         possible: sizes.len() >= 2,
     }

@@ -221,11 +221,8 @@ pub fn spread_nested<T, G: Hash + Eq, S: Hash + Eq>(
     let groups: Vec<Vec<usize>> = group_indices::<_, _, usize>(&items, key)
         .into_iter()
         .map(|members| {
-            let mut subgroups = group_indices::<_, _, usize>(&members, |&i| subkey(&items[i]));
-            for s in &mut subgroups {
-                s.shuffle(&mut rng);
-            }
-            spread_order_of(&subgroups, params, &mut rng)
+            let subgroups = group_indices::<_, _, usize>(&members, |&i| subkey(&items[i]));
+            spread_groups(subgroups, params, &mut rng)
                 .into_indices()
                 .into_iter()
                 .map(|local| members[local])

@@ -163,15 +163,14 @@ impl Layer {
         }
     }
 
+    /// This layer with its dense layers in int8 (layer norms shared).
     fn to_int8(&self) -> Result<Layer> {
-        let pair = |(w, b): &(Tensor, Tensor)| (w.shallow_clone(), b.shallow_clone());
         Ok(Layer {
             qkv: self.qkv.to_int8()?,
             out: self.out.to_int8()?,
-            ln1: pair(&self.ln1),
             ff_in: self.ff_in.to_int8()?,
             ff_out: self.ff_out.to_int8()?,
-            ln2: pair(&self.ln2),
+            ..self.shallow()
         })
     }
 }
