@@ -7,7 +7,7 @@
 //!     [--dataset video|ml1m] [--loss bce|gbce:K:T|ssm:K|full] [--epochs 5] [--eval-every 0] \
 //!     [--patience 0] [--threads 2] [--seed 42] [--batch-size 128] [--lr 1e-3] [--hidden 50] \
 //!     [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user] [--l2 0] [--buckets 0]
+//!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -33,7 +33,7 @@ impl Args {
         let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
         while let Some(a) = it.next() {
             if let Some(key) = a.strip_prefix("--") {
-                let flag = matches!(key, "pre-ln" | "per-user");
+                let flag = matches!(key, "pre-ln" | "per-user" | "windows");
                 let value = if flag {
                     "true".to_string()
                 } else {
@@ -178,6 +178,7 @@ fn main() {
         .pre_ln(args.get("pre-ln", false))
         .length_buckets(args.get("buckets", 0usize))
         .negatives_per_user(args.get("per-user", false))
+        .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))
         .threads(args.get("threads", 2))
         .seed(seed)

@@ -112,6 +112,8 @@ pub struct SasRecValidParams {
     pub(crate) length_buckets: usize,
     #[serde(default)]
     pub(crate) negatives_per_user: bool,
+    #[serde(default)]
+    pub(crate) history_windows: bool,
     pub(crate) epochs: usize,
     pub(crate) l2_emb: f64,
     pub(crate) seed: u64,
@@ -144,6 +146,7 @@ impl SasRec {
             batch_size: 128,
             length_buckets: 0,
             negatives_per_user: false,
+            history_windows: false,
             epochs: 100,
             l2_emb: 0.0,
             seed: 42,
@@ -207,6 +210,11 @@ impl SasRecParams {
         /// of one shared set per batch (masked per user). Per-user negatives cost more (a
         /// `[users, k, hidden]` gather) and trained better models on Amazon Games.
         negatives_per_user: bool);
+    setter!(/// Train on whole long histories: a history longer than `max_len + 1` items is also cut
+        /// into earlier windows of `max_len` targets, each one more training sequence per
+        /// epoch. Off by default (as in the paper, each user contributes only the last
+        /// `max_len` steps; older steps are never trained on).
+        history_windows: bool);
     setter!(/// Maximum number of epochs.
         epochs: usize);
     setter!(/// L2 penalty on the item embedding table.

@@ -71,7 +71,8 @@ pub struct TrainReport {
 /// training items.
 struct Sampler<'a> {
     train: &'a [Vec<u32>],
-    users: Vec<usize>,
+    /// The epoch's training sequences: `(user, end)` is `train[user][..end]`.
+    units: Vec<(usize, usize)>,
     /// Sorted, unique training items per user.
     seen: Vec<Vec<u32>>,
     /// Items negatives are drawn from.
@@ -93,8 +94,21 @@ struct Batch {
 }
 
 impl<'a> Sampler<'a> {
-    fn new(train: &'a [Vec<u32>], pool: Vec<u32>, max_len: usize) -> Self {
-        let users = (0..train.len()).filter(|&u| train[u].len() >= 2).collect();
+    /// With `windows`, a history longer than `max_len + 1` items also yields its earlier
+    /// stretches: consecutive windows of `max_len` targets, from the end backwards, so that
+    /// every interaction is a training target once per epoch.
+    fn new(train: &'a [Vec<u32>], pool: Vec<u32>, max_len: usize, windows: bool) -> Self {
+        let mut units = Vec::new();
+        for (u, s) in train.iter().enumerate() {
+            let mut end = s.len();
+            while end >= 2 {
+                units.push((u, end));
+                if !windows {
+                    break;
+                }
+                end = end.saturating_sub(max_len);
+            }
+        }
         let seen = train
             .iter()
             .map(|s| {
@@ -106,7 +120,7 @@ impl<'a> Sampler<'a> {
             .collect();
         Self {
             train,
-            users,
+            units,
             seen,
             pool,
             max_len,
@@ -133,16 +147,23 @@ impl<'a> Sampler<'a> {
         from[rng.gen_range(0..from.len())]
     }
 
-    fn batch(&self, users: &[usize], loss: Loss, per_user: bool, rng: &mut ChaCha8Rng) -> Batch {
-        let len = users
+    fn batch(
+        &self,
+        units: &[(usize, usize)],
+        loss: Loss,
+        per_user: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Batch {
+        let len = units
             .iter()
-            .map(|&u| (self.train[u].len() - 1).min(self.max_len))
+            .map(|&(_, end)| (end - 1).min(self.max_len))
             .max()
             .unwrap_or(1);
-        let b = users.len();
+        let b = units.len();
+        let users: Vec<usize> = units.iter().map(|&(u, _)| u).collect();
         let (mut seq, mut pos) = (vec![0i64; b * len], vec![0i64; b * len]);
-        for (r, &u) in users.iter().enumerate() {
-            let s = &self.train[u];
+        for (r, &(u, end)) in units.iter().enumerate() {
+            let s = &self.train[u][..end];
             let n = (s.len() - 1).min(len);
             let row = r * len + len - n;
             for (j, w) in s[s.len() - 1 - n..].windows(2).enumerate() {
@@ -185,7 +206,7 @@ impl<'a> Sampler<'a> {
             _ => Vec::new(),
         };
         Batch {
-            users: users.to_vec(),
+            users,
             len,
             seq,
             pos,
@@ -360,7 +381,7 @@ impl SasRecValidParams {
             }
             None => (1..=n_items as u32).collect(),
         };
-        let sampler = Sampler::new(&data.train, pool, config.max_len);
+        let sampler = Sampler::new(&data.train, pool, config.max_len, self.history_windows);
         let mut opt = tch::nn::Adam {
             beta1: 0.9,
             beta2: 0.98,
@@ -386,9 +407,9 @@ impl SasRecValidParams {
             let bar = self.progress(steps, epoch);
             let mut total = 0.0;
             let mut phases = Phases::default();
-            for users in &order {
+            for units in &order {
                 let t = Instant::now();
-                let batch = sampler.batch(users, self.loss, self.negatives_per_user, &mut rng);
+                let batch = sampler.batch(units, self.loss, self.negatives_per_user, &mut rng);
                 let t = phases.lap(t, |p| &mut p.sampling);
                 let loss = batch_loss(model.net(), &sampler, &batch, self.loss, self.l2_emb);
                 let t = phases.lap(t, |p| &mut p.forward);
@@ -456,21 +477,21 @@ impl SasRecValidParams {
         Ok((model, report))
     }
 
-    /// The epoch's batches: users shuffled; with `length_buckets = m`, every run of `m`
-    /// batches' worth of shuffled users is sorted by sequence length before it is cut into
-    /// batches, and the batch order is shuffled again, so a batch holds users of similar
+    /// The epoch's batches: training sequences shuffled; with `length_buckets = m`, every run
+    /// of `m` batches' worth of shuffled sequences is sorted by length before it is cut into
+    /// batches, and the batch order is shuffled again, so a batch holds sequences of similar
     /// length and is cut to its longest real sequence.
-    fn epoch_order(&self, sampler: &Sampler<'_>, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
-        let mut order = sampler.users.clone();
+    fn epoch_order(&self, sampler: &Sampler<'_>, rng: &mut ChaCha8Rng) -> Vec<Vec<(usize, usize)>> {
+        let mut order = sampler.units.clone();
         order.shuffle(rng);
         let b = self.batch_size;
         if self.length_buckets <= 1 {
-            return order.chunks(b).map(<[usize]>::to_vec).collect();
+            return order.chunks(b).map(<[(usize, usize)]>::to_vec).collect();
         }
-        let mut batches: Vec<Vec<usize>> = Vec::with_capacity(order.len().div_ceil(b));
+        let mut batches: Vec<Vec<(usize, usize)>> = Vec::with_capacity(order.len().div_ceil(b));
         for run in order.chunks_mut(b * self.length_buckets) {
-            run.sort_by_key(|&u| sampler.train[u].len().min(sampler.max_len + 1));
-            batches.extend(run.chunks(b).map(<[usize]>::to_vec));
+            run.sort_by_key(|&(_, end)| end.min(sampler.max_len + 1));
+            batches.extend(run.chunks(b).map(<[(usize, usize)]>::to_vec));
         }
         batches.shuffle(rng);
         batches
@@ -512,4 +533,48 @@ fn log_line(log: &EpochLog) -> String {
         s.push_str(&format!("  valid {v}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (input, target) pair a batch holds, as item pairs.
+    fn pairs(b: &Batch) -> Vec<(i64, i64)> {
+        b.seq
+            .iter()
+            .zip(&b.pos)
+            .filter(|(_, &p)| p != 0)
+            .map(|(&s, &p)| (s, p))
+            .collect()
+    }
+
+    #[test]
+    fn history_windows_train_every_step_once() {
+        // Items are distinct per user, so a pair names its step.
+        let train: Vec<Vec<u32>> = vec![(1..=23).collect(), (30..=33).collect(), vec![40]];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let last = Sampler::new(&train, (1..=40).collect(), 5, false);
+        assert_eq!(last.units, vec![(0, 23), (1, 4)]);
+        let all = Sampler::new(&train, (1..=40).collect(), 5, true);
+        assert_eq!(
+            all.units,
+            vec![(0, 23), (0, 18), (0, 13), (0, 8), (0, 3), (1, 4)]
+        );
+        let b = all.batch(&all.units, Loss::Bce, false, &mut rng);
+        let mut got = pairs(&b);
+        got.sort_unstable();
+        let mut want: Vec<(i64, i64)> = train
+            .iter()
+            .flat_map(|s| s.windows(2).map(|w| (i64::from(w[0]), i64::from(w[1]))))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        // Windows are right-aligned and no longer than max_len.
+        assert_eq!(b.len, 5);
+        assert_eq!(&b.pos[4 * 5..5 * 5], &[0, 0, 0, 2, 3]);
+        // The last window is the paper's training sequence.
+        let only_last = last.batch(&last.units[..1], Loss::Bce, false, &mut rng);
+        assert_eq!(only_last.pos, vec![19, 20, 21, 22, 23]);
+    }
 }
