@@ -5,8 +5,9 @@
 //! ```text
 //! cargo bench -p groundrec-sasrec --bench sasrec_data -- --data DIR \
 //!     [--dataset video|ml1m] [--loss bce|gbce:K:T|ssm:K|full] [--epochs 5] [--eval-every 0] \
-//!     [--patience 0] [--threads 2] [--seed 42] [--batch-size 128] [--lr 1e-3] [--hidden 50] \
-//!     [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
+//!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
+//!     [--lr 1e-3] [--hidden 50] [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] \
+//!     [--dropout (0.5 / 0.2)] \
 //!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--buckets 0]
 //! ```
 //!
@@ -15,6 +16,7 @@
 //! to `val/input.txt`; validation = those users' `val/output`, test ("test_512") = input
 //! `val/input + val/output`, target from `test/output`. Both protocols are reported: the
 //! paper's (100 sampled unseen negatives) and full ranking (input history removed).
+//! `--select` is the validation protocol early stopping keeps the best epoch by.
 
 use std::collections::HashMap;
 use std::fs;
@@ -162,7 +164,11 @@ fn main() {
     let early = (eval_every > 0).then_some(EarlyStopping {
         every: eval_every,
         patience: if patience == 0 { usize::MAX } else { patience },
-        protocol: Protocol::Full,
+        protocol: match args.str("select", "full").as_str() {
+            "full" => Protocol::Full,
+            "sampled" => Protocol::Sampled { negatives: 100 },
+            other => panic!("--select full|sampled, got {other:?}"),
+        },
         max_users: 10_000,
     });
     let params = SasRec::params()
