@@ -10,7 +10,9 @@
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
 //!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items; Adam with
-//!   betas (0.9, 0.98); early stopping on validation NDCG@10; progress bars unless quiet.
+//!   betas (0.9, 0.98); early stopping on validation NDCG@10; progress bars unless quiet;
+//!   optionally every step of histories longer than the maximum length
+//!   ([`SasRecParams::history_windows`]).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
 //!   sampled protocol and under full ranking, and catalogue coverage.
 //! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
