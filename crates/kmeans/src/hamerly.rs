@@ -237,19 +237,18 @@ pub(crate) fn hamerly<F: KFloat>(
             return KMeansModel::new(centers, labels, inertia, n_iter, true, p.metric, history);
         }
         full = cs.counts.contains(&0);
-        let new_centers = if full {
-            // Rare: relocate as plain Lloyd does, from exact distances, then start the
-            // bookkeeping afresh with a full pass.
+        if full {
+            // Rare: relocate as plain Lloyd does, from exact distances.
             let (_, dists) = assign(x, x_norms, &centers.view());
             let labels: Vec<usize> = b.labels.iter().map(|&l| l as usize).collect();
             relocate_empty(x, &labels, &dists, &mut cs.sums, &mut cs.counts);
-            let new_centers = means(&cs.sums, &cs.counts, &centers, p.metric);
+        }
+        let new_centers = means(&cs.sums, &cs.counts, &centers, p.metric);
+        if full {
+            // After a relocation the bookkeeping starts afresh with a full pass.
             b.labels.fill(NONE);
             cs = ClusterSums::zeros(k, d);
-            new_centers
-        } else {
-            means(&cs.sums, &cs.counts, &centers, p.metric)
-        };
+        }
         let drift: Vec<f64> = new_centers
             .outer_iter()
             .zip(centers.outer_iter())

@@ -67,12 +67,15 @@ pub struct TrainReport {
     pub stopped_early: bool,
 }
 
+/// One training sequence: `(user, end)` is `train[user][..end]`.
+type Unit = (usize, usize);
+
 /// Batch builder: right-aligned inputs, next-item targets, negatives not in the user's
 /// training items.
 struct Sampler<'a> {
     train: &'a [Vec<u32>],
-    /// The epoch's training sequences: `(user, end)` is `train[user][..end]`.
-    units: Vec<(usize, usize)>,
+    /// The epoch's training sequences.
+    units: Vec<Unit>,
     /// Sorted, unique training items per user.
     seen: Vec<Vec<u32>>,
     /// Items negatives are drawn from.
@@ -147,13 +150,7 @@ impl<'a> Sampler<'a> {
         from[rng.gen_range(0..from.len())]
     }
 
-    fn batch(
-        &self,
-        units: &[(usize, usize)],
-        loss: Loss,
-        per_user: bool,
-        rng: &mut ChaCha8Rng,
-    ) -> Batch {
+    fn batch(&self, units: &[Unit], loss: Loss, per_user: bool, rng: &mut ChaCha8Rng) -> Batch {
         let len = units
             .iter()
             .map(|&(_, end)| (end - 1).min(self.max_len))
@@ -481,17 +478,17 @@ impl SasRecValidParams {
     /// of `m` batches' worth of shuffled sequences is sorted by length before it is cut into
     /// batches, and the batch order is shuffled again, so a batch holds sequences of similar
     /// length and is cut to its longest real sequence.
-    fn epoch_order(&self, sampler: &Sampler<'_>, rng: &mut ChaCha8Rng) -> Vec<Vec<(usize, usize)>> {
+    fn epoch_order(&self, sampler: &Sampler<'_>, rng: &mut ChaCha8Rng) -> Vec<Vec<Unit>> {
         let mut order = sampler.units.clone();
         order.shuffle(rng);
         let b = self.batch_size;
         if self.length_buckets <= 1 {
-            return order.chunks(b).map(<[(usize, usize)]>::to_vec).collect();
+            return order.chunks(b).map(<[Unit]>::to_vec).collect();
         }
-        let mut batches: Vec<Vec<(usize, usize)>> = Vec::with_capacity(order.len().div_ceil(b));
+        let mut batches: Vec<Vec<Unit>> = Vec::with_capacity(order.len().div_ceil(b));
         for run in order.chunks_mut(b * self.length_buckets) {
             run.sort_by_key(|&(_, end)| end.min(sampler.max_len + 1));
-            batches.extend(run.chunks(b).map(<[(usize, usize)]>::to_vec));
+            batches.extend(run.chunks(b).map(<[Unit]>::to_vec));
         }
         batches.shuffle(rng);
         batches

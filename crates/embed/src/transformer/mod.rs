@@ -146,8 +146,9 @@ impl TransformerEmbedderBuilder {
     /// Run the encoder's dense layers with int8 weights (default false): FBGEMM's dynamically
     /// quantised kernel, weights symmetric per output channel, activations quantised per call.
     /// Keyword extraction with MiniLM ran about 1.6x faster; vectors stay within about 0.99
-    /// cosine of the float model's (both measured in docs/benchmarks.md). CPU, BERT / RoBERTa encoders only. libtorch
-    /// 2.4 marks these kernels deprecated and prints that warning once per process.
+    /// cosine of the float model's (both measured in docs/benchmarks.md). CPU, BERT / RoBERTa
+    /// encoders only. libtorch 2.4 marks these kernels deprecated and prints that warning once
+    /// per process.
     pub fn int8(mut self, on: bool) -> Self {
         self.int8 = on;
         self
