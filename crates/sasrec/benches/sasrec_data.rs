@@ -8,7 +8,7 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--hidden 50] [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] \
 //!     [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--buckets 0]
+//!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--bce 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -186,6 +186,7 @@ fn main() {
         .negatives_per_user(args.get("per-user", false))
         .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))
+        .bce_weight(args.get("bce", 0.0))
         .threads(args.get("threads", 2))
         .seed(seed)
         .early_stopping(early)

@@ -12,7 +12,8 @@
 //!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items; Adam with
 //!   betas (0.9, 0.98); early stopping on validation NDCG@10; progress bars unless quiet;
 //!   optionally every step of histories longer than the maximum length
-//!   ([`SasRecParams::history_windows`]).
+//!   ([`SasRecParams::history_windows`]) and an added BCE term beside a softmax loss
+//!   ([`SasRecParams::bce_weight`]).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
 //!   sampled protocol and under full ranking, and catalogue coverage.
 //! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
@@ -53,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod artifact;
+mod batches;
 mod data;
 mod dataset;
 mod error;

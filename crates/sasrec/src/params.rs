@@ -116,6 +116,8 @@ pub struct SasRecValidParams {
     pub(crate) history_windows: bool,
     pub(crate) epochs: usize,
     pub(crate) l2_emb: f64,
+    #[serde(default)]
+    pub(crate) bce_weight: f64,
     pub(crate) seed: u64,
     pub(crate) threads: usize,
     pub(crate) compute: Compute,
@@ -149,6 +151,7 @@ impl SasRec {
             history_windows: false,
             epochs: 100,
             l2_emb: 0.0,
+            bce_weight: 0.0,
             seed: 42,
             threads: 2,
             compute: Compute::Cpu,
@@ -219,6 +222,11 @@ impl SasRecParams {
         epochs: usize);
     setter!(/// L2 penalty on the item embedding table.
         l2_emb: f64);
+    setter!(/// Adds this weight times the paper's BCE (one negative per position, drawn uniformly
+        /// outside the user's items) to a multi-negative or full-softmax loss (0, the default:
+        /// no added term). Softmax losses learn the top of the ranking; the paper's protocol
+        /// ranks the target against uniformly drawn items, which is what BCE's negatives are.
+        bce_weight: f64);
     setter!(/// Seed of initialisation, dropout, batch order and negative sampling.
         seed: u64);
     setter!(/// CPU threads libtorch uses (a process-wide libtorch setting).
@@ -243,6 +251,12 @@ impl SasRecParams {
         }
         if !(p.l2_emb.is_finite() && p.l2_emb >= 0.0) {
             return bad(format!("l2_emb must be >= 0, got {}", p.l2_emb));
+        }
+        if !(p.bce_weight.is_finite() && p.bce_weight >= 0.0) {
+            return bad(format!("bce_weight must be >= 0, got {}", p.bce_weight));
+        }
+        if p.bce_weight > 0.0 && p.loss == Loss::Bce {
+            return bad("bce_weight adds BCE to the other losses; the loss is BCE already".into());
         }
         if p.batch_size == 0 || p.epochs == 0 || p.threads == 0 {
             return bad("batch_size, epochs and threads must be at least 1".into());
@@ -288,6 +302,16 @@ impl SasRecValidParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bce_weight_is_checked() {
+        let full = || SasRec::params().loss(Loss::FullSoftmax);
+        assert!(full().bce_weight(0.5).check().is_ok());
+        assert!(full().bce_weight(-1.0).check().is_err());
+        assert!(full().bce_weight(f64::NAN).check().is_err());
+        assert!(SasRec::paper().bce_weight(0.5).check().is_err());
+        assert!(SasRec::paper().check().is_ok());
+    }
 
     #[test]
     fn defaults_and_paper_settings_are_valid() {

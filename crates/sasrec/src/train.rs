@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::OptimizerConfig;
 use tch::{Kind, Tensor};
 
+use crate::batches::{Batch, Draw, Sampler, Unit};
 use crate::dataset::{Dataset, EvalCase};
 use crate::error::{Result, SasRecError};
 use crate::eval::{EvalParams, Evaluation};
@@ -67,154 +68,9 @@ pub struct TrainReport {
     pub stopped_early: bool,
 }
 
-/// One training sequence: `(user, end)` is `train[user][..end]`.
-type Unit = (usize, usize);
-
-/// Batch builder: right-aligned inputs, next-item targets, negatives not in the user's
-/// training items.
-struct Sampler<'a> {
-    train: &'a [Vec<u32>],
-    /// The epoch's training sequences.
-    units: Vec<Unit>,
-    /// Sorted, unique training items per user.
-    seen: Vec<Vec<u32>>,
-    /// Items negatives are drawn from.
-    pool: Vec<u32>,
-    max_len: usize,
-}
-
-struct Batch {
-    users: Vec<usize>,
-    len: usize,
-    seq: Vec<i64>,
-    pos: Vec<i64>,
-    /// `[users, len]` for BCE; for the multi-negative losses `k` negatives shared by the
-    /// whole batch, or `[users, k]` with per-user negatives; empty for the full softmax.
-    neg: Vec<i64>,
-    /// `[users, k]`: whether a negative is outside the user's training items (the others are
-    /// masked out of that user's loss).
-    neg_ok: Vec<bool>,
-}
-
-impl<'a> Sampler<'a> {
-    /// With `windows`, a history longer than `max_len + 1` items also yields its earlier
-    /// stretches: consecutive windows of `max_len` targets, from the end backwards, so that
-    /// every interaction is a training target once per epoch.
-    fn new(train: &'a [Vec<u32>], pool: Vec<u32>, max_len: usize, windows: bool) -> Self {
-        let mut units = Vec::new();
-        for (u, s) in train.iter().enumerate() {
-            let mut end = s.len();
-            while end >= 2 {
-                units.push((u, end));
-                if !windows {
-                    break;
-                }
-                end = end.saturating_sub(max_len);
-            }
-        }
-        let seen = train
-            .iter()
-            .map(|s| {
-                let mut v = s.clone();
-                v.sort_unstable();
-                v.dedup();
-                v
-            })
-            .collect();
-        Self {
-            train,
-            units,
-            seen,
-            pool,
-            max_len,
-        }
-    }
-
-    /// One negative for `user`: uniform over the pool minus the user's items (uniform over the
-    /// whole pool in the degenerate case of a user who has seen every item).
-    fn negative(&self, user: usize, rng: &mut ChaCha8Rng) -> u32 {
-        let seen = &self.seen[user];
-        for _ in 0..64 {
-            let i = self.pool[rng.gen_range(0..self.pool.len())];
-            if seen.binary_search(&i).is_err() {
-                return i;
-            }
-        }
-        let rest: Vec<u32> = self
-            .pool
-            .iter()
-            .copied()
-            .filter(|i| seen.binary_search(i).is_err())
-            .collect();
-        let from = if rest.is_empty() { &self.pool } else { &rest };
-        from[rng.gen_range(0..from.len())]
-    }
-
-    fn batch(&self, units: &[Unit], loss: Loss, per_user: bool, rng: &mut ChaCha8Rng) -> Batch {
-        let len = units
-            .iter()
-            .map(|&(_, end)| (end - 1).min(self.max_len))
-            .max()
-            .unwrap_or(1);
-        let b = units.len();
-        let users: Vec<usize> = units.iter().map(|&(u, _)| u).collect();
-        let (mut seq, mut pos) = (vec![0i64; b * len], vec![0i64; b * len]);
-        for (r, &(u, end)) in units.iter().enumerate() {
-            let s = &self.train[u][..end];
-            let n = (s.len() - 1).min(len);
-            let row = r * len + len - n;
-            for (j, w) in s[s.len() - 1 - n..].windows(2).enumerate() {
-                seq[row + j] = i64::from(w[0]);
-                pos[row + j] = i64::from(w[1]);
-            }
-        }
-        let neg = match loss {
-            Loss::Bce => pos
-                .iter()
-                .enumerate()
-                .map(|(j, &p)| {
-                    if p == 0 {
-                        0
-                    } else {
-                        i64::from(self.negative(users[j / len], rng))
-                    }
-                })
-                .collect(),
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } if per_user => users
-                .iter()
-                .flat_map(|&u| (0..negatives).map(move |_| u))
-                .map(|u| i64::from(self.negative(u, rng)))
-                .collect(),
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => (0..negatives)
-                .map(|_| i64::from(self.pool[rng.gen_range(0..self.pool.len())]))
-                .collect(),
-            Loss::FullSoftmax => Vec::new(),
-        };
-        let neg_ok = match loss {
-            // Per-user negatives are drawn outside the user's items already.
-            Loss::GBce { .. } | Loss::SampledSoftmax { .. } if per_user => vec![true; neg.len()],
-            Loss::GBce { .. } | Loss::SampledSoftmax { .. } => users
-                .iter()
-                .flat_map(|&u| {
-                    neg.iter()
-                        .map(move |&i| self.seen[u].binary_search(&(i as u32)).is_err())
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        Batch {
-            users,
-            len,
-            seq,
-            pos,
-            neg,
-            neg_ok,
-        }
-    }
-}
-
 /// The loss of one batch (a scalar tensor with gradients).
-fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) -> Tensor {
+fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidParams) -> Tensor {
+    let (loss, l2, bce_weight) = (params.loss, params.l2_emb, params.bce_weight);
     let device = net.vs.device();
     let (n, len) = (b.users.len() as i64, b.len as i64);
     let d = net.config.hidden as i64;
@@ -227,13 +83,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
     let p = pos.index_select(0, &idx);
     let sp = (&hr * net.items(&p)).sum_dim_intlist(-1, false, Kind::Float);
     let main = match loss {
-        Loss::Bce => {
-            let ng = Tensor::from_slice(&b.neg)
-                .to_device(device)
-                .index_select(0, &idx);
-            let sn = (&hr * net.items(&ng)).sum_dim_intlist(-1, false, Kind::Float);
-            sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
-        }
+        Loss::Bce => bce(net, &hr, &sp, &idx, b),
         Loss::GBce { negatives, t } => {
             let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
             // gBCE: the positive's probability raised to beta, from alpha = k / (pool - 1).
@@ -276,11 +126,25 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, loss: Loss, l2: f64) ->
                 .cross_entropy_for_logits(&p)
         }
     };
+    let main = if bce_weight > 0.0 && loss != Loss::Bce {
+        main + bce(net, &hr, &sp, &idx, b) * bce_weight
+    } else {
+        main
+    };
     if l2 > 0.0 {
         main + net.item_table().square().sum(Kind::Float) * l2
     } else {
         main
     }
+}
+
+/// The paper's BCE: the positives' logits `sp` against one negative per real position.
+fn bce(net: &Network, hr: &Tensor, sp: &Tensor, idx: &Tensor, b: &Batch) -> Tensor {
+    let ng = Tensor::from_slice(&b.bce_neg)
+        .to_device(hr.device())
+        .index_select(0, idx);
+    let sn = (hr * net.items(&ng)).sum_dim_intlist(-1, false, Kind::Float);
+    sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
 }
 
 /// Logits `[real positions, k]` of each real position against its `k` negatives (shared by
@@ -387,6 +251,11 @@ impl SasRecValidParams {
             amsgrad: false,
         }
         .build(&net.vs, self.learning_rate)?;
+        let draw = Draw {
+            loss: self.loss,
+            per_user: self.negatives_per_user,
+            bce_term: self.bce_weight > 0.0,
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut model = SasRecModel::new(net, data.item_ids.clone(), counts);
         let valid = self.validation_sample(&data.valid);
@@ -406,9 +275,9 @@ impl SasRecValidParams {
             let mut phases = Phases::default();
             for units in &order {
                 let t = Instant::now();
-                let batch = sampler.batch(units, self.loss, self.negatives_per_user, &mut rng);
+                let batch = sampler.batch(units, draw, &mut rng);
                 let t = phases.lap(t, |p| &mut p.sampling);
-                let loss = batch_loss(model.net(), &sampler, &batch, self.loss, self.l2_emb);
+                let loss = batch_loss(model.net(), &sampler, &batch, self);
                 let t = phases.lap(t, |p| &mut p.forward);
                 opt.zero_grad();
                 loss.backward();
@@ -530,48 +399,4 @@ fn log_line(log: &EpochLog) -> String {
         s.push_str(&format!("  valid {v}"));
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every (input, target) pair a batch holds, as item pairs.
-    fn pairs(b: &Batch) -> Vec<(i64, i64)> {
-        b.seq
-            .iter()
-            .zip(&b.pos)
-            .filter(|(_, &p)| p != 0)
-            .map(|(&s, &p)| (s, p))
-            .collect()
-    }
-
-    #[test]
-    fn history_windows_train_every_step_once() {
-        // Items are distinct per user, so a pair names its step.
-        let train: Vec<Vec<u32>> = vec![(1..=23).collect(), (30..=33).collect(), vec![40]];
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let last = Sampler::new(&train, (1..=40).collect(), 5, false);
-        assert_eq!(last.units, vec![(0, 23), (1, 4)]);
-        let all = Sampler::new(&train, (1..=40).collect(), 5, true);
-        assert_eq!(
-            all.units,
-            vec![(0, 23), (0, 18), (0, 13), (0, 8), (0, 3), (1, 4)]
-        );
-        let b = all.batch(&all.units, Loss::Bce, false, &mut rng);
-        let mut got = pairs(&b);
-        got.sort_unstable();
-        let mut want: Vec<(i64, i64)> = train
-            .iter()
-            .flat_map(|s| s.windows(2).map(|w| (i64::from(w[0]), i64::from(w[1]))))
-            .collect();
-        want.sort_unstable();
-        assert_eq!(got, want);
-        // Windows are right-aligned and no longer than max_len.
-        assert_eq!(b.len, 5);
-        assert_eq!(&b.pos[4 * 5..5 * 5], &[0, 0, 0, 2, 3]);
-        // The last window is the paper's training sequence.
-        let only_last = last.batch(&last.units[..1], Loss::Bce, false, &mut rng);
-        assert_eq!(only_last.pos, vec![19, 20, 21, 22, 23]);
-    }
 }

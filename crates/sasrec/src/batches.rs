@@ -1,0 +1,263 @@
+//! Training batches: the epoch's training sequences, right-aligned inputs and next-item
+//! targets, and negatives drawn outside each user's training items.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::params::Loss;
+
+/// One training sequence: `(user, end)` is `train[user][..end]`.
+pub(crate) type Unit = (usize, usize);
+
+/// Batch builder: right-aligned inputs, next-item targets, negatives not in the user's
+/// training items.
+pub(crate) struct Sampler<'a> {
+    train: &'a [Vec<u32>],
+    /// The epoch's training sequences.
+    pub(crate) units: Vec<Unit>,
+    /// Sorted, unique training items per user.
+    pub(crate) seen: Vec<Vec<u32>>,
+    /// Items negatives are drawn from.
+    pub(crate) pool: Vec<u32>,
+    pub(crate) max_len: usize,
+}
+
+/// What a batch needs drawn besides its sequences.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Draw {
+    /// The main loss.
+    pub(crate) loss: Loss,
+    /// The sampled losses' negatives per user instead of shared per batch.
+    pub(crate) per_user: bool,
+    /// One negative per position for an added BCE term.
+    pub(crate) bce_term: bool,
+}
+
+pub(crate) struct Batch {
+    pub(crate) users: Vec<usize>,
+    pub(crate) len: usize,
+    pub(crate) seq: Vec<i64>,
+    pub(crate) pos: Vec<i64>,
+    /// For the multi-negative losses, `k` negatives shared by the whole batch, or `[users,
+    /// k]` with per-user negatives; empty for BCE and the full softmax.
+    pub(crate) neg: Vec<i64>,
+    /// `[users, k]`: whether a negative is outside the user's training items (the others are
+    /// masked out of that user's loss).
+    pub(crate) neg_ok: Vec<bool>,
+    /// `[users, len]`: one negative per real position (0 on padding) for the paper's BCE,
+    /// as the loss or as an added term; empty otherwise.
+    pub(crate) bce_neg: Vec<i64>,
+}
+
+impl<'a> Sampler<'a> {
+    /// With `windows`, a history longer than `max_len + 1` items also yields its earlier
+    /// stretches: consecutive windows of `max_len` targets, from the end backwards, so that
+    /// every interaction is a training target once per epoch.
+    pub(crate) fn new(
+        train: &'a [Vec<u32>],
+        pool: Vec<u32>,
+        max_len: usize,
+        windows: bool,
+    ) -> Self {
+        let mut units = Vec::new();
+        for (u, s) in train.iter().enumerate() {
+            let mut end = s.len();
+            while end >= 2 {
+                units.push((u, end));
+                if !windows {
+                    break;
+                }
+                end = end.saturating_sub(max_len);
+            }
+        }
+        let seen = train
+            .iter()
+            .map(|s| {
+                let mut v = s.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect();
+        Self {
+            train,
+            units,
+            seen,
+            pool,
+            max_len,
+        }
+    }
+
+    /// One negative for `user`: uniform over the pool minus the user's items (uniform over the
+    /// whole pool in the degenerate case of a user who has seen every item).
+    pub(crate) fn negative(&self, user: usize, rng: &mut ChaCha8Rng) -> u32 {
+        let seen = &self.seen[user];
+        for _ in 0..64 {
+            let i = self.pool[rng.gen_range(0..self.pool.len())];
+            if seen.binary_search(&i).is_err() {
+                return i;
+            }
+        }
+        let rest: Vec<u32> = self
+            .pool
+            .iter()
+            .copied()
+            .filter(|i| seen.binary_search(i).is_err())
+            .collect();
+        let from = if rest.is_empty() { &self.pool } else { &rest };
+        from[rng.gen_range(0..from.len())]
+    }
+
+    pub(crate) fn batch(&self, units: &[Unit], draw: Draw, rng: &mut ChaCha8Rng) -> Batch {
+        let Draw {
+            loss,
+            per_user,
+            bce_term,
+        } = draw;
+        let len = units
+            .iter()
+            .map(|&(_, end)| (end - 1).min(self.max_len))
+            .max()
+            .unwrap_or(1);
+        let b = units.len();
+        let users: Vec<usize> = units.iter().map(|&(u, _)| u).collect();
+        let (mut seq, mut pos) = (vec![0i64; b * len], vec![0i64; b * len]);
+        for (r, &(u, end)) in units.iter().enumerate() {
+            let s = &self.train[u][..end];
+            let n = (s.len() - 1).min(len);
+            let row = r * len + len - n;
+            for (j, w) in s[s.len() - 1 - n..].windows(2).enumerate() {
+                seq[row + j] = i64::from(w[0]);
+                pos[row + j] = i64::from(w[1]);
+            }
+        }
+        let bce_neg = if bce_term || loss == Loss::Bce {
+            pos.iter()
+                .enumerate()
+                .map(|(j, &p)| {
+                    if p == 0 {
+                        0
+                    } else {
+                        i64::from(self.negative(users[j / len], rng))
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let neg = match loss {
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } if per_user => users
+                .iter()
+                .flat_map(|&u| (0..negatives).map(move |_| u))
+                .map(|u| i64::from(self.negative(u, rng)))
+                .collect(),
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => (0..negatives)
+                .map(|_| i64::from(self.pool[rng.gen_range(0..self.pool.len())]))
+                .collect(),
+            Loss::Bce | Loss::FullSoftmax => Vec::new(),
+        };
+        let neg_ok = match loss {
+            // Per-user negatives are drawn outside the user's items already.
+            Loss::GBce { .. } | Loss::SampledSoftmax { .. } if per_user => vec![true; neg.len()],
+            Loss::GBce { .. } | Loss::SampledSoftmax { .. } => users
+                .iter()
+                .flat_map(|&u| {
+                    neg.iter()
+                        .map(move |&i| self.seen[u].binary_search(&(i as u32)).is_err())
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Batch {
+            users,
+            len,
+            seq,
+            pos,
+            neg,
+            neg_ok,
+            bce_neg,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    const BCE: Draw = Draw {
+        loss: Loss::Bce,
+        per_user: false,
+        bce_term: false,
+    };
+
+    /// Every (input, target) pair a batch holds, as item pairs.
+    fn pairs(b: &Batch) -> Vec<(i64, i64)> {
+        b.seq
+            .iter()
+            .zip(&b.pos)
+            .filter(|(_, &p)| p != 0)
+            .map(|(&s, &p)| (s, p))
+            .collect()
+    }
+
+    #[test]
+    fn history_windows_train_every_step_once() {
+        // Items are distinct per user, so a pair names its step.
+        let train: Vec<Vec<u32>> = vec![(1..=23).collect(), (30..=33).collect(), vec![40]];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let last = Sampler::new(&train, (1..=40).collect(), 5, false);
+        assert_eq!(last.units, vec![(0, 23), (1, 4)]);
+        let all = Sampler::new(&train, (1..=40).collect(), 5, true);
+        assert_eq!(
+            all.units,
+            vec![(0, 23), (0, 18), (0, 13), (0, 8), (0, 3), (1, 4)]
+        );
+        let b = all.batch(&all.units, BCE, &mut rng);
+        let mut got = pairs(&b);
+        got.sort_unstable();
+        let mut want: Vec<(i64, i64)> = train
+            .iter()
+            .flat_map(|s| s.windows(2).map(|w| (i64::from(w[0]), i64::from(w[1]))))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        // Windows are right-aligned and no longer than max_len.
+        assert_eq!(b.len, 5);
+        assert_eq!(&b.pos[4 * 5..5 * 5], &[0, 0, 0, 2, 3]);
+        // The last window is the paper's training sequence.
+        let only_last = last.batch(&last.units[..1], BCE, &mut rng);
+        assert_eq!(only_last.pos, vec![19, 20, 21, 22, 23]);
+    }
+
+    #[test]
+    fn an_added_bce_term_draws_one_unseen_negative_per_real_position() {
+        let train: Vec<Vec<u32>> = vec![(1..=6).collect(), vec![7, 8, 9]];
+        let s = Sampler::new(&train, (1..=12).collect(), 8, false);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for loss in [Loss::FullSoftmax, Loss::SampledSoftmax { negatives: 4 }] {
+            let draw = Draw {
+                loss,
+                per_user: false,
+                bce_term: true,
+            };
+            let b = s.batch(&s.units, draw, &mut rng);
+            assert_eq!(b.bce_neg.len(), b.pos.len());
+            for (j, (&p, &n)) in b.pos.iter().zip(&b.bce_neg).enumerate() {
+                assert_eq!(p == 0, n == 0, "position {j}");
+                if n != 0 {
+                    assert!(!train[b.users[j / b.len]].contains(&(n as u32)));
+                }
+            }
+            let without = s.batch(
+                &s.units,
+                Draw {
+                    bce_term: false,
+                    ..draw
+                },
+                &mut rng,
+            );
+            assert!(without.bce_neg.is_empty());
+        }
+    }
+}
