@@ -6,8 +6,8 @@
 //! cargo bench -p groundrec-sasrec --bench sasrec_data -- --data DIR \
 //!     [--dataset video|ml1m] [--loss bce|gbce:K:T|ssm:K|full] [--epochs 5] [--eval-every 0] \
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
-//!     [--lr 1e-3] [--hidden 50] [--blocks 2] [--heads 1] [--maxlen (50 video / 200 ml1m)] \
-//!     [--dropout (0.5 / 0.2)] \
+//!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
+//!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
 //!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--bce 0] [--buckets 0]
 //! ```
 //!
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use groundrec_sasrec::{
-    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, Protocol, SasRec, Sequences,
+    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, LrSchedule, Protocol, SasRec, Sequences,
 };
 
 struct Args(HashMap<String, String>);
@@ -176,6 +176,11 @@ fn main() {
         .epochs(args.get("epochs", 5))
         .batch_size(args.get("batch-size", 128))
         .learning_rate(args.get("lr", 1e-3))
+        .lr_schedule(match args.str("schedule", "constant").as_str() {
+            "constant" => LrSchedule::Constant,
+            "cosine" => LrSchedule::Cosine,
+            other => panic!("--schedule constant|cosine, got {other:?}"),
+        })
         .hidden(args.get("hidden", 50))
         .blocks(args.get("blocks", 2))
         .heads(args.get("heads", 1))

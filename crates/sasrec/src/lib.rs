@@ -70,6 +70,8 @@ pub use dataset::{Dataset, EvalCase};
 pub use error::{Result, SasRecError};
 pub use eval::{EvalParams, Evaluation, RankMetrics};
 pub use model::ModelConfig;
-pub use params::{Compute, EarlyStopping, Loss, Protocol, SasRec, SasRecParams, SasRecValidParams};
+pub use params::{
+    Compute, EarlyStopping, Loss, LrSchedule, Protocol, SasRec, SasRecParams, SasRecValidParams,
+};
 pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
 pub use train::{EpochLog, Phases, TrainReport};

@@ -45,6 +45,30 @@ pub enum Protocol {
     Full,
 }
 
+/// How the learning rate moves during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LrSchedule {
+    /// The same rate for every step (the paper's).
+    #[default]
+    Constant,
+    /// Cosine decay per step from the set rate to zero at the end of the last epoch
+    /// (`epochs`, also when early stopping ends training sooner).
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The rate at `step` of `total` steps for the base rate `lr`.
+    pub(crate) fn rate(self, lr: f64, step: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => {
+                let t = step as f64 / total.max(1) as f64;
+                lr * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+            }
+        }
+    }
+}
+
 /// Where the model computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Compute {
@@ -107,6 +131,8 @@ pub struct SasRecValidParams {
     pub(crate) pre_ln: bool,
     pub(crate) loss: Loss,
     pub(crate) learning_rate: f64,
+    #[serde(default)]
+    pub(crate) lr_schedule: LrSchedule,
     pub(crate) batch_size: usize,
     #[serde(default)]
     pub(crate) length_buckets: usize,
@@ -145,6 +171,7 @@ impl SasRec {
             pre_ln: false,
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
+            lr_schedule: LrSchedule::Constant,
             batch_size: 128,
             length_buckets: 0,
             negatives_per_user: false,
@@ -201,6 +228,8 @@ impl SasRecParams {
         loss: Loss);
     setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
         learning_rate: f64);
+    setter!(/// How the learning rate moves over the epochs (constant by default).
+        lr_schedule: LrSchedule);
     setter!(/// Users per training step.
         batch_size: usize);
     setter!(/// Length bucketing: sort each run of this many batches' worth of shuffled users
@@ -302,6 +331,18 @@ impl SasRecValidParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosine_schedule_decays_from_the_rate_to_zero() {
+        let c = LrSchedule::Cosine;
+        assert_eq!(c.rate(0.01, 0, 100), 0.01);
+        assert!((c.rate(0.01, 50, 100) - 0.005).abs() < 1e-12);
+        assert!(c.rate(0.01, 100, 100).abs() < 1e-12);
+        assert!(c.rate(0.01, 150, 100).abs() < 1e-12);
+        let rates: Vec<f64> = (0..=100).map(|s| c.rate(0.01, s, 100)).collect();
+        assert!(rates.windows(2).all(|w| w[1] <= w[0]));
+        assert_eq!(LrSchedule::Constant.rate(0.01, 70, 100), 0.01);
+    }
 
     #[test]
     fn bce_weight_is_checked() {

@@ -266,10 +266,12 @@ impl SasRecValidParams {
         };
         let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
         let mut since_best = 0;
+        let mut step = 0;
         for epoch in 1..=self.epochs {
             let start = Instant::now();
             let order = self.epoch_order(&sampler, &mut rng);
             let steps = order.len();
+            let total_steps = steps * self.epochs;
             let bar = self.progress(steps, epoch);
             let mut total = 0.0;
             let mut phases = Phases::default();
@@ -279,6 +281,8 @@ impl SasRecValidParams {
                 let t = phases.lap(t, |p| &mut p.sampling);
                 let loss = batch_loss(model.net(), &sampler, &batch, self);
                 let t = phases.lap(t, |p| &mut p.forward);
+                opt.set_lr(self.lr_schedule.rate(self.learning_rate, step, total_steps));
+                step += 1;
                 opt.zero_grad();
                 loss.backward();
                 let t = phases.lap(t, |p| &mut p.backward);
