@@ -10,10 +10,10 @@
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
 //!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items; Adam with
-//!   betas (0.9, 0.98); early stopping on validation NDCG@10; progress bars unless quiet;
-//!   optionally every step of histories longer than the maximum length
-//!   ([`SasRecParams::history_windows`]) and an added BCE term beside a softmax loss
-//!   ([`SasRecParams::bce_weight`]).
+//!   betas (0.9, 0.98) at a constant or cosine-decayed rate ([`LrSchedule`]); early stopping
+//!   on validation NDCG@10; progress bars unless quiet; optionally every step of histories
+//!   longer than the maximum length ([`SasRecParams::history_windows`]) and an added BCE term
+//!   beside a softmax loss ([`SasRecParams::bce_weight`]).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
 //!   sampled protocol and under full ranking, and catalogue coverage.
 //! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
