@@ -33,10 +33,15 @@ pub(crate) struct Draw {
     pub(crate) bce_term: bool,
 }
 
+/// One training step: `users.len()` rows of `len` positions, stored flat and row-major.
 pub(crate) struct Batch {
+    /// The user of each row.
     pub(crate) users: Vec<usize>,
+    /// Positions per row (the longest real sequence in the batch, at most `max_len`).
     pub(crate) len: usize,
+    /// `[users, len]` input items, left-padded with 0.
     pub(crate) seq: Vec<i64>,
+    /// `[users, len]` next-item targets (0 where the input is padding).
     pub(crate) pos: Vec<i64>,
     /// For the multi-negative losses, `k` negatives shared by the whole batch, or `[users,
     /// k]` with per-user negatives; empty for BCE and the full softmax.
