@@ -22,7 +22,7 @@
 //! tch types never appear in the public API: inputs and outputs are plain Rust and ndarray.
 //!
 //! Memory: a full-softmax step allocates `[positions, items]` logits (hundreds of MB on
-//! ML-1M), which glibc maps and unmaps on every step. On ML-1M that cost 30 % of the training
+//! ML-1M), which glibc maps and unmaps on every step. On ML-1M that cost 28 % of the training
 //! time in page faults; running the process with `MALLOC_MMAP_MAX_=0` and a large
 //! `MALLOC_TRIM_THRESHOLD_` keeps the memory in the process and made an epoch 1.24x faster
 //! (docs/benchmarks.md). The library leaves the process's allocator settings to you.
