@@ -8,7 +8,7 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user] [--windows] [--l2 0] [--bce 0] [--buckets 0]
+//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use groundrec_sasrec::{
-    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, LrSchedule, Protocol, SasRec, Sequences,
+    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, LrSchedule, NegativeDraw, Protocol, SasRec,
+    Sequences,
 };
 
 struct Args(HashMap<String, String>);
@@ -35,7 +36,7 @@ impl Args {
         let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
         while let Some(a) = it.next() {
             if let Some(key) = a.strip_prefix("--") {
-                let flag = matches!(key, "pre-ln" | "per-user" | "windows");
+                let flag = matches!(key, "pre-ln" | "per-user" | "per-position" | "windows");
                 let value = if flag {
                     "true".to_string()
                 } else {
@@ -188,7 +189,13 @@ fn main() {
         .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
         .pre_ln(args.get("pre-ln", false))
         .length_buckets(args.get("buckets", 0usize))
-        .negatives_per_user(args.get("per-user", false))
+        .negative_draw(
+            match (args.get("per-user", false), args.get("per-position", false)) {
+                (_, true) => NegativeDraw::PerPosition,
+                (true, false) => NegativeDraw::PerUser,
+                (false, false) => NegativeDraw::PerBatch,
+            },
+        )
         .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))
         .bce_weight(args.get("bce", 0.0))

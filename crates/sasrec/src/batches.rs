@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::params::Loss;
+use crate::params::{Loss, NegativeDraw};
 
 /// One training sequence: `(user, end)` is `train[user][..end]`.
 pub(crate) type Unit = (usize, usize);
@@ -27,8 +27,8 @@ pub(crate) struct Sampler<'a> {
 pub(crate) struct Draw {
     /// The main loss.
     pub(crate) loss: Loss,
-    /// The sampled losses' negatives per user instead of shared per batch.
-    pub(crate) per_user: bool,
+    /// How the sampled losses' negatives are drawn.
+    pub(crate) negatives: NegativeDraw,
     /// One negative per position for an added BCE term.
     pub(crate) bce_term: bool,
 }
@@ -43,11 +43,13 @@ pub(crate) struct Batch {
     pub(crate) seq: Vec<i64>,
     /// `[users, len]` next-item targets (0 where the input is padding).
     pub(crate) pos: Vec<i64>,
-    /// For the multi-negative losses, `k` negatives shared by the whole batch, or `[users,
-    /// k]` with per-user negatives; empty for BCE and the full softmax.
+    /// For the multi-negative losses, `k` negatives shared by the whole batch, `[users, k]`
+    /// per user or `[users, len, k]` per position (0 on padding); empty for BCE and the full
+    /// softmax.
     pub(crate) neg: Vec<i64>,
-    /// `[users, k]`: whether a negative is outside the user's training items (the others are
-    /// masked out of that user's loss).
+    /// `[users, k]` with negatives shared per batch: whether a negative is outside the user's
+    /// training items (the others are masked out of that user's loss); empty otherwise (all
+    /// negatives were drawn outside the user's items).
     pub(crate) neg_ok: Vec<bool>,
     /// `[users, len]`: one negative per real position (0 on padding) for the paper's BCE,
     /// as the loss or as an added term; empty otherwise.
@@ -116,7 +118,7 @@ impl<'a> Sampler<'a> {
     pub(crate) fn batch(&self, units: &[Unit], draw: Draw, rng: &mut ChaCha8Rng) -> Batch {
         let Draw {
             loss,
-            per_user,
+            negatives,
             bce_term,
         } = draw;
         let len = units
@@ -150,28 +152,43 @@ impl<'a> Sampler<'a> {
         } else {
             Vec::new()
         };
-        let neg = match loss {
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } if per_user => users
-                .iter()
-                .flat_map(|&u| (0..negatives).map(move |_| u))
-                .map(|u| i64::from(self.negative(u, rng)))
-                .collect(),
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => (0..negatives)
+        let k = match loss {
+            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => negatives,
+            Loss::Bce | Loss::FullSoftmax => 0,
+        };
+        let neg: Vec<i64> = match negatives {
+            _ if k == 0 => Vec::new(),
+            NegativeDraw::PerBatch => (0..k)
                 .map(|_| i64::from(self.pool[rng.gen_range(0..self.pool.len())]))
                 .collect(),
-            Loss::Bce | Loss::FullSoftmax => Vec::new(),
+            NegativeDraw::PerUser => users
+                .iter()
+                .flat_map(|&u| std::iter::repeat_n(u, k))
+                .map(|u| i64::from(self.negative(u, rng)))
+                .collect(),
+            NegativeDraw::PerPosition => pos
+                .iter()
+                .enumerate()
+                .flat_map(|(j, &p)| std::iter::repeat_n((j, p), k))
+                .map(|(j, p)| {
+                    if p == 0 {
+                        0
+                    } else {
+                        i64::from(self.negative(users[j / len], rng))
+                    }
+                })
+                .collect(),
         };
-        let neg_ok = match loss {
-            // Per-user negatives are drawn outside the user's items already.
-            Loss::GBce { .. } | Loss::SampledSoftmax { .. } if per_user => vec![true; neg.len()],
-            Loss::GBce { .. } | Loss::SampledSoftmax { .. } => users
+        let neg_ok = if negatives == NegativeDraw::PerBatch {
+            users
                 .iter()
                 .flat_map(|&u| {
                     neg.iter()
                         .map(move |&i| self.seen[u].binary_search(&(i as u32)).is_err())
                 })
-                .collect(),
-            _ => Vec::new(),
+                .collect()
+        } else {
+            Vec::new()
         };
         Batch {
             users,
@@ -192,7 +209,7 @@ mod tests {
 
     const BCE: Draw = Draw {
         loss: Loss::Bce,
-        per_user: false,
+        negatives: NegativeDraw::PerBatch,
         bce_term: false,
     };
 
@@ -243,7 +260,7 @@ mod tests {
         for loss in [Loss::FullSoftmax, Loss::SampledSoftmax { negatives: 4 }] {
             let draw = Draw {
                 loss,
-                per_user: false,
+                negatives: NegativeDraw::PerBatch,
                 bce_term: true,
             };
             let b = s.batch(&s.units, draw, &mut rng);
@@ -264,5 +281,54 @@ mod tests {
             );
             assert!(without.bce_neg.is_empty());
         }
+    }
+
+    #[test]
+    fn negatives_are_drawn_per_batch_user_or_position() {
+        let train: Vec<Vec<u32>> = vec![(1..=6).collect(), vec![7, 8, 9]];
+        let s = Sampler::new(&train, (1..=12).collect(), 8, false);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let k = 3;
+        let draw = |negatives| Draw {
+            loss: Loss::SampledSoftmax { negatives: k },
+            negatives,
+            bce_term: false,
+        };
+        let b = s.batch(&s.units, draw(NegativeDraw::PerBatch), &mut rng);
+        assert_eq!(b.neg.len(), k);
+        assert_eq!(b.neg_ok.len(), b.users.len() * k);
+        for (j, &ok) in b.neg_ok.iter().enumerate() {
+            let seen = train[b.users[j / k]].contains(&(b.neg[j % k] as u32));
+            assert_eq!(ok, !seen);
+        }
+        let b = s.batch(&s.units, draw(NegativeDraw::PerUser), &mut rng);
+        assert_eq!(b.neg.len(), b.users.len() * k);
+        assert!(b.neg_ok.is_empty());
+        for (j, &n) in b.neg.iter().enumerate() {
+            assert!(!train[b.users[j / k]].contains(&(n as u32)));
+        }
+        let b = s.batch(&s.units, draw(NegativeDraw::PerPosition), &mut rng);
+        assert_eq!(b.neg.len(), b.pos.len() * k);
+        assert!(b.neg_ok.is_empty());
+        for (j, &n) in b.neg.iter().enumerate() {
+            let position = j / k;
+            assert_eq!(b.pos[position] == 0, n == 0, "position {position}");
+            if n != 0 {
+                assert!(!train[b.users[position / b.len]].contains(&(n as u32)));
+            }
+        }
+        // Positions of one user get different draws (12 items, 3 seen by user 1, so the
+        // chance that all of its positions drew the same set is negligible).
+        let row = b
+            .users
+            .iter()
+            .position(|&u| u == 1)
+            .expect("user 1 is in the batch")
+            * b.len;
+        let sets: Vec<&[i64]> = (row..row + b.len)
+            .filter(|&p| b.pos[p] != 0)
+            .map(|p| &b.neg[p * k..(p + 1) * k])
+            .collect();
+        assert!(sets.windows(2).any(|w| w[0] != w[1]));
     }
 }

@@ -77,7 +77,8 @@ pub use error::{Result, SasRecError};
 pub use eval::{EvalParams, Evaluation, RankMetrics};
 pub use model::ModelConfig;
 pub use params::{
-    Compute, EarlyStopping, Loss, LrSchedule, Protocol, SasRec, SasRecParams, SasRecValidParams,
+    Compute, EarlyStopping, Loss, LrSchedule, NegativeDraw, Protocol, SasRec, SasRecParams,
+    SasRecValidParams,
 };
 pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
 pub use train::{EpochLog, Phases, TrainReport};

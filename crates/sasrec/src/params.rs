@@ -15,21 +15,35 @@ pub enum Loss {
     /// positive term raised to the power β derived from the calibration parameter `t` in
     /// `[0, 1]` (`t = 0` is plain BCE with many negatives, `t = 1` is fully calibrated).
     GBce {
-        /// Negatives per batch, drawn uniformly and shared by all its positions; a negative
-        /// that is in a user's own training items is masked out for that user.
+        /// Negatives per position, drawn uniformly as [`NegativeDraw`] says.
         negatives: usize,
         /// Calibration parameter in `[0, 1]`.
         t: f64,
     },
     /// Softmax cross-entropy over the next item and `negatives` sampled negatives.
     SampledSoftmax {
-        /// Negatives per batch, drawn uniformly and shared by all its positions; a negative
-        /// that is in a user's own training items is masked out for that user.
+        /// Negatives per position, drawn uniformly as [`NegativeDraw`] says.
         negatives: usize,
     },
     /// Softmax cross-entropy over the whole catalogue (the user's other history items are left
     /// out of the denominator).
     FullSoftmax,
+}
+
+/// How the sampled losses (gBCE, sampled softmax) draw their negatives, uniformly over the
+/// training items. A user's own training items are never a negative for that user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum NegativeDraw {
+    /// One set per batch, shared by all its positions; the ones in a user's own items are
+    /// masked out of that user's loss. The cheapest: one `[positions, k]` product.
+    #[default]
+    PerBatch,
+    /// One set per user, drawn outside the user's items and shared by the user's positions
+    /// (a `[users, k, hidden]` gather).
+    PerUser,
+    /// One set per position, drawn outside the user's items: the most distinct negatives per
+    /// step (a `[positions, k, hidden]` gather).
+    PerPosition,
 }
 
 /// How ranked lists are judged.
@@ -137,7 +151,7 @@ pub struct SasRecValidParams {
     #[serde(default)]
     pub(crate) length_buckets: usize,
     #[serde(default)]
-    pub(crate) negatives_per_user: bool,
+    pub(crate) negative_draw: NegativeDraw,
     #[serde(default)]
     pub(crate) history_windows: bool,
     pub(crate) epochs: usize,
@@ -158,7 +172,7 @@ pub struct SasRec;
 
 impl SasRec {
     /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
-    /// with 256 negatives shared per batch, learning rate 1e-3, batch 128 (plain shuffled
+    /// with 256 negatives shared per batch ([`NegativeDraw::PerBatch`]), learning rate 1e-3, batch 128 (plain shuffled
     /// batches), 100 epochs with early stopping on full-ranking validation NDCG@10, seed 42,
     /// 2 threads, CPU.
     pub fn params() -> SasRecParams {
@@ -174,7 +188,7 @@ impl SasRec {
             lr_schedule: LrSchedule::Constant,
             batch_size: 128,
             length_buckets: 0,
-            negatives_per_user: false,
+            negative_draw: NegativeDraw::PerBatch,
             history_windows: false,
             epochs: 100,
             l2_emb: 0.0,
@@ -238,10 +252,10 @@ impl SasRecParams {
         /// on Amazon Games) but trained worse models there (sampled HR@10 0.688 against 0.726
         /// after 60 epochs), so it is a speed/quality trade-off to measure on your data.
         length_buckets: usize);
-    setter!(/// Draw the sampled losses' negatives per user (outside each user's items) instead
-        /// of one shared set per batch (masked per user). Per-user negatives cost more (a
-        /// `[users, k, hidden]` gather) and trained better models on Amazon Games.
-        negatives_per_user: bool);
+    setter!(/// How the sampled losses draw their negatives (one shared set per batch by default).
+        /// Per-user negatives cost more and trained better models on Amazon Games than
+        /// shared ones (docs/benchmarks.md).
+        negative_draw: NegativeDraw);
     setter!(/// Train on whole long histories: a history longer than `max_len + 1` items is also cut
         /// into earlier windows of `max_len` targets, each one more training sequence per
         /// epoch. Off by default (as in the paper, each user contributes only the last

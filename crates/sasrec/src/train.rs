@@ -85,7 +85,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
     let main = match loss {
         Loss::Bce => bce(net, &hr, &sp, &idx, b),
         Loss::GBce { negatives, t } => {
-            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
+            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b, negatives);
             // gBCE: the positive's probability raised to beta, from alpha = k / (pool - 1).
             let alpha = negatives as f64 / (s.pool.len().max(2) - 1) as f64;
             let beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha);
@@ -93,8 +93,8 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
                 (sn.softplus() * ok.to_kind(Kind::Float)).sum_dim_intlist(-1, false, Kind::Float);
             ((sp.neg().softplus() * beta) + neg_terms).mean(Kind::Float) / (negatives + 1) as f64
         }
-        Loss::SampledSoftmax { .. } => {
-            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b);
+        Loss::SampledSoftmax { negatives } => {
+            let (sn, ok) = sampled_logits(net, &h, &hr, &idx, b, negatives);
             let sn = sn.masked_fill(&ok.logical_not(), f64::NEG_INFINITY);
             let logits = Tensor::cat(&[sp.unsqueeze(1), sn], 1);
             logits
@@ -148,32 +148,39 @@ fn bce(net: &Network, hr: &Tensor, sp: &Tensor, idx: &Tensor, b: &Batch) -> Tens
 }
 
 /// Logits `[real positions, k]` of each real position against its `k` negatives (shared by
-/// the batch, or its user's own), and which of them are valid (outside that position's
-/// user's training items).
+/// the batch, its user's own or its own), and which of them are valid (outside that
+/// position's user's training items).
 fn sampled_logits(
     net: &Network,
     h: &Tensor,
     hr: &Tensor,
     idx: &Tensor,
     b: &Batch,
+    k: usize,
 ) -> (Tensor, Tensor) {
     let device = hr.device();
-    let n = b.users.len() as i64;
-    let k = b.neg_ok.len() as i64 / n.max(1);
+    let (n, k) = (b.users.len() as i64, k as i64);
     let ng = Tensor::from_slice(&b.neg).to_device(device);
     let logits = if b.neg.len() as i64 == k {
         hr.mm(&net.items(&ng).tr()) // [N, k]
-    } else {
+    } else if b.neg.len() as i64 == n * k {
         let ne = net.items(&ng.view([n, k])); // [n, k, d]
         h.bmm(&ne.transpose(1, 2))
             .view([-1, k])
             .index_select(0, idx)
+    } else {
+        let ne = net.items(&ng.view([-1, k]).index_select(0, idx)); // [N, k, d]
+        ne.bmm(&hr.unsqueeze(2)).squeeze_dim(2)
     };
-    let user_of = idx.divide_scalar_mode(b.len as i64, "floor");
-    let ok = Tensor::from_slice(&b.neg_ok)
-        .view([n, k])
-        .to_device(device)
-        .index_select(0, &user_of);
+    let ok = if b.neg_ok.is_empty() {
+        Tensor::ones(logits.size(), (Kind::Bool, device))
+    } else {
+        let user_of = idx.divide_scalar_mode(b.len as i64, "floor");
+        Tensor::from_slice(&b.neg_ok)
+            .view([n, k])
+            .to_device(device)
+            .index_select(0, &user_of)
+    };
     (logits, ok)
 }
 
@@ -253,7 +260,7 @@ impl SasRecValidParams {
         .build(&net.vs, self.learning_rate)?;
         let draw = Draw {
             loss: self.loss,
-            per_user: self.negatives_per_user,
+            negatives: self.negative_draw,
             bce_term: self.bce_weight > 0.0,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);

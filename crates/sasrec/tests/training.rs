@@ -1,8 +1,8 @@
 //! Training on generated sequences with planted structure, serving, artifacts and bad input.
 
 use groundrec_sasrec::{
-    Dataset, EvalCase, EvalParams, Loss, RecommendOptions, SasRec, SasRecError, SasRecModel,
-    SasRecParams, Sequences, Source,
+    Dataset, EvalCase, EvalParams, Loss, NegativeDraw, RecommendOptions, SasRec, SasRecError,
+    SasRecModel, SasRecParams, Sequences, Source,
 };
 use ndarray::Array2;
 use proptest::prelude::*;
@@ -51,33 +51,43 @@ fn every_loss_learns_the_planted_successor() {
     // Random ranking puts the target in the top 10 of ~30 unseen items about a third of the
     // time. (gBCE is run uncalibrated here: with most of a 40-item catalogue as negatives
     // its calibrated form learns too slowly for a 12-epoch test.)
-    for loss in [
-        Loss::Bce,
-        Loss::GBce {
-            negatives: 8,
-            t: 0.0,
-        },
-        Loss::SampledSoftmax { negatives: 16 },
-        Loss::FullSoftmax,
+    let gbce = Loss::GBce {
+        negatives: 8,
+        t: 0.0,
+    };
+    let ssm = Loss::SampledSoftmax { negatives: 16 };
+    for (loss, draw) in [
+        (Loss::Bce, NegativeDraw::PerBatch),
+        (gbce, NegativeDraw::PerBatch),
+        (gbce, NegativeDraw::PerPosition),
+        (ssm, NegativeDraw::PerBatch),
+        (ssm, NegativeDraw::PerUser),
+        (ssm, NegativeDraw::PerPosition),
+        (Loss::FullSoftmax, NegativeDraw::PerBatch),
     ] {
+        let loss_name = format!("{loss:?} {draw:?}");
         let (model, report) = small()
             .loss(loss)
+            .negative_draw(draw)
             .check()
             .expect("valid")
             .fit(&data)
             .expect("trains");
         let first = report.epochs[0].loss;
         let last = report.epochs.last().expect("epochs").loss;
-        assert!(last < first, "{loss:?}: loss went from {first} to {last}");
+        assert!(
+            last < first,
+            "{loss_name}: loss went from {first} to {last}"
+        );
         let eval = model
             .evaluate(&data.test, &EvalParams::paper_and_full())
             .expect("evaluates");
-        eprintln!("{loss:?}: {eval}");
+        eprintln!("{loss_name}: {eval}");
         let full = eval.full.expect("full ranking");
-        assert!(full.hr > 0.6, "{loss:?}: full HR@10 {}", full.hr);
+        assert!(full.hr > 0.6, "{loss_name}: full HR@10 {}", full.hr);
         let sampled = eval.sampled.expect("sampled protocol");
         // 100 negatives drawn with replacement from ~30 unseen items: harder than full ranking.
-        assert!(sampled.hr > 0.5, "{loss:?}: {eval}");
+        assert!(sampled.hr > 0.5, "{loss_name}: {eval}");
         // The planted next item is ranked first for most users.
         let top1 = data
             .test
@@ -89,9 +99,9 @@ fn every_loss_learns_the_planted_successor() {
             })
             .count() as f64
             / data.test.len() as f64;
-        eprintln!("{loss:?}: top-1 accuracy {top1}");
+        eprintln!("{loss_name}: top-1 accuracy {top1}");
         // Random would be about 1 in 30.
-        assert!(top1 > 0.2, "{loss:?}: top-1 accuracy {top1}");
+        assert!(top1 > 0.2, "{loss_name}: top-1 accuracy {top1}");
     }
 }
 
