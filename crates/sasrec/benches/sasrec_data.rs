@@ -8,7 +8,7 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--buckets 0]
+//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -199,6 +199,7 @@ fn main() {
         .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))
         .bce_weight(args.get("bce", 0.0))
+        .weight_ema(args.get("ema", 0.0))
         .threads(args.get("threads", 2))
         .seed(seed)
         .early_stopping(early)

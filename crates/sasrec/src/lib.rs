@@ -9,11 +9,13 @@
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
-//!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items; Adam with
+//!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items and are
+//!   drawn per batch, per user or per position ([`NegativeDraw`]); Adam with
 //!   betas (0.9, 0.98) at a constant or cosine-decayed rate ([`LrSchedule`]); early stopping
 //!   on validation NDCG@10; progress bars unless quiet; optionally every step of histories
 //!   longer than the maximum length ([`SasRecParams::history_windows`]) and an added BCE term
-//!   beside a softmax loss ([`SasRecParams::bce_weight`]).
+//!   beside a softmax loss ([`SasRecParams::bce_weight`]); a moving average of the weights
+//!   for validation and the returned model ([`SasRecParams::weight_ema`]).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
 //!   sampled protocol and under full ranking, and catalogue coverage.
 //! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
@@ -63,6 +65,7 @@ mod artifact;
 mod batches;
 mod data;
 mod dataset;
+mod ema;
 mod error;
 mod eval;
 mod model;

@@ -158,6 +158,8 @@ pub struct SasRecValidParams {
     pub(crate) l2_emb: f64,
     #[serde(default)]
     pub(crate) bce_weight: f64,
+    #[serde(default)]
+    pub(crate) weight_ema: f64,
     pub(crate) seed: u64,
     pub(crate) threads: usize,
     pub(crate) compute: Compute,
@@ -193,6 +195,7 @@ impl SasRec {
             epochs: 100,
             l2_emb: 0.0,
             bce_weight: 0.0,
+            weight_ema: 0.0,
             seed: 42,
             threads: 2,
             compute: Compute::Cpu,
@@ -270,6 +273,11 @@ impl SasRecParams {
         /// no added term). Softmax losses learn the top of the ranking; the paper's protocol
         /// ranks the target against uniformly drawn items, which is what BCE's negatives are.
         bce_weight: f64);
+    setter!(/// Keeps an exponential moving average of the weights with this decay per step
+        /// (Polyak averaging; 0, the default, is off; 0.999 averages over about 1,000 steps).
+        /// Validation, early stopping and the returned model use the averaged weights;
+        /// training goes on from the live ones.
+        weight_ema: f64);
     setter!(/// Seed of initialisation, dropout, batch order and negative sampling.
         seed: u64);
     setter!(/// CPU threads libtorch uses (a process-wide libtorch setting).
@@ -297,6 +305,12 @@ impl SasRecParams {
         }
         if !(p.bce_weight.is_finite() && p.bce_weight >= 0.0) {
             return bad(format!("bce_weight must be >= 0, got {}", p.bce_weight));
+        }
+        if !(0.0..1.0).contains(&p.weight_ema) {
+            return bad(format!(
+                "weight_ema must be in [0, 1), got {}",
+                p.weight_ema
+            ));
         }
         if p.bce_weight > 0.0 && p.loss == Loss::Bce {
             return bad("bce_weight adds BCE to the other losses; the loss is BCE already".into());
@@ -365,6 +379,10 @@ mod tests {
         assert!(full().bce_weight(-1.0).check().is_err());
         assert!(full().bce_weight(f64::NAN).check().is_err());
         assert!(SasRec::paper().bce_weight(0.5).check().is_err());
+        assert!(full().weight_ema(0.999).check().is_ok());
+        for bad in [1.0, -0.1, f64::NAN] {
+            assert!(full().weight_ema(bad).check().is_err(), "weight_ema {bad}");
+        }
         assert!(SasRec::paper().check().is_ok());
     }
 

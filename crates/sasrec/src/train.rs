@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 
 use crate::batches::{Batch, Draw, Sampler, Unit};
 use crate::dataset::{Dataset, EvalCase};
+use crate::ema::WeightEma;
 use crate::error::{Result, SasRecError};
 use crate::eval::{EvalParams, Evaluation};
 use crate::model::Network;
@@ -271,6 +272,8 @@ impl SasRecValidParams {
             best_epoch: 0,
             stopped_early: false,
         };
+        let mut ema = (self.weight_ema > 0.0)
+            .then(|| WeightEma::new(model.net().vs.variables().into_values(), self.weight_ema));
         let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
         let mut since_best = 0;
         let mut step = 0;
@@ -294,6 +297,9 @@ impl SasRecValidParams {
                 loss.backward();
                 let t = phases.lap(t, |p| &mut p.backward);
                 opt.step();
+                if let Some(ema) = &mut ema {
+                    ema.update()?;
+                }
                 phases.lap(t, |p| &mut p.update);
                 let value = loss.double_value(&[]);
                 if !value.is_finite() {
@@ -326,10 +332,19 @@ impl SasRecValidParams {
                     Protocol::Full => EvalParams::full(),
                     Protocol::Sampled { negatives } => EvalParams::sampled(negatives),
                 };
+                if let Some(ema) = &mut ema {
+                    ema.swap()?;
+                }
                 let ev = model.evaluate(&valid, &params.seed(self.seed))?;
                 let ndcg = ev.ndcg(es.protocol);
-                if best.as_ref().is_none_or(|(b, _)| ndcg > *b) {
+                let better = best.as_ref().is_none_or(|(b, _)| ndcg > *b);
+                if better {
                     best = Some((ndcg, model.snapshot()));
+                }
+                if let Some(ema) = &mut ema {
+                    ema.swap()?;
+                }
+                if better {
                     report.best_epoch = epoch;
                     since_best = 0;
                 } else {
@@ -349,7 +364,12 @@ impl SasRecValidParams {
         }
         match best {
             Some((_, weights)) => model.restore(&weights)?,
-            None => report.best_epoch = report.epochs.len(),
+            None => {
+                report.best_epoch = report.epochs.len();
+                if let Some(ema) = &mut ema {
+                    ema.swap()?;
+                }
+            }
         }
         Ok((model, report))
     }

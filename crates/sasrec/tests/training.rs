@@ -108,40 +108,51 @@ fn every_loss_learns_the_planted_successor() {
 #[test]
 fn early_stopping_keeps_the_best_validated_weights() {
     let data = planted(200, 2);
-    let (model, report) = small()
-        .epochs(8)
-        .early_stopping(Some(groundrec_sasrec::EarlyStopping {
-            every: 2,
-            patience: 1,
-            ..Default::default()
-        }))
-        .check()
-        .expect("valid")
-        .fit(&data)
-        .expect("trains");
-    let evaluated: Vec<_> = report.epochs.iter().filter(|e| e.valid.is_some()).collect();
-    assert!(!evaluated.is_empty());
-    let best = evaluated
-        .iter()
-        .map(|e| {
-            e.valid
+    let mut curves = Vec::new();
+    // Without and with a moving average of the weights: validation sees, and the model
+    // keeps, the averaged weights.
+    for ema in [0.0, 0.95] {
+        let (model, report) = small()
+            .epochs(8)
+            .weight_ema(ema)
+            .early_stopping(Some(groundrec_sasrec::EarlyStopping {
+                every: 2,
+                patience: 1,
+                ..Default::default()
+            }))
+            .check()
+            .expect("valid")
+            .fit(&data)
+            .expect("trains");
+        let curve: Vec<f64> = report
+            .epochs
+            .iter()
+            .filter_map(|e| e.valid.as_ref().and_then(|v| v.full).map(|m| m.ndcg))
+            .collect();
+        assert!(!curve.is_empty());
+        let best = curve.iter().copied().fold(f64::MIN, f64::max);
+        // The kept weights reproduce the best validation figure.
+        let again = model
+            .evaluate(&data.valid, &EvalParams::full().seed(7))
+            .expect("evaluates");
+        let ndcg = again.full.expect("full").ndcg;
+        assert!(
+            (ndcg - best).abs() < 1e-6,
+            "ema {ema}: kept {ndcg}, best {best}"
+        );
+        assert_eq!(
+            report.epochs[report.best_epoch - 1]
+                .valid
                 .as_ref()
-                .map_or(0.0, |v| v.full.map_or(0.0, |m| m.ndcg))
-        })
-        .fold(f64::MIN, f64::max);
-    // The kept weights reproduce the best validation figure.
-    let again = model
-        .evaluate(&data.valid, &EvalParams::full().seed(7))
-        .expect("evaluates");
-    let ndcg = again.full.expect("full").ndcg;
-    assert!((ndcg - best).abs() < 1e-6, "kept {ndcg}, best {best}");
-    assert_eq!(
-        report.epochs[report.best_epoch - 1]
-            .valid
-            .as_ref()
-            .and_then(|v| v.full)
-            .map(|m| m.ndcg),
-        Some(best)
+                .and_then(|v| v.full)
+                .map(|m| m.ndcg),
+            Some(best)
+        );
+        curves.push(curve);
+    }
+    assert_ne!(
+        curves[0], curves[1],
+        "the average changes what validation sees"
     );
 }
 
