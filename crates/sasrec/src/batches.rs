@@ -47,6 +47,8 @@ pub(crate) struct Batch {
     /// per user or `[users, len, k]` per position (0 on padding); empty for BCE and the full
     /// softmax.
     pub(crate) neg: Vec<i64>,
+    /// How `neg` was drawn.
+    pub(crate) neg_draw: NegativeDraw,
     /// `[users, k]` with negatives shared per batch: whether a negative is outside the user's
     /// training items (the others are masked out of that user's loss); empty otherwise (all
     /// negatives were drawn outside the user's items).
@@ -196,6 +198,7 @@ impl<'a> Sampler<'a> {
             seq,
             pos,
             neg,
+            neg_draw: negatives,
             neg_ok,
             bce_neg,
         }

@@ -18,7 +18,7 @@ use crate::ema::WeightEma;
 use crate::error::{Result, SasRecError};
 use crate::eval::{EvalParams, Evaluation};
 use crate::model::Network;
-use crate::params::{Loss, Protocol, SasRecValidParams};
+use crate::params::{Loss, NegativeDraw, Protocol, SasRecValidParams};
 use crate::serve::SasRecModel;
 
 /// One epoch of training as it happened.
@@ -162,16 +162,18 @@ fn sampled_logits(
     let device = hr.device();
     let (n, k) = (b.users.len() as i64, k as i64);
     let ng = Tensor::from_slice(&b.neg).to_device(device);
-    let logits = if b.neg.len() as i64 == k {
-        hr.mm(&net.items(&ng).tr()) // [N, k]
-    } else if b.neg.len() as i64 == n * k {
-        let ne = net.items(&ng.view([n, k])); // [n, k, d]
-        h.bmm(&ne.transpose(1, 2))
-            .view([-1, k])
-            .index_select(0, idx)
-    } else {
-        let ne = net.items(&ng.view([-1, k]).index_select(0, idx)); // [N, k, d]
-        ne.bmm(&hr.unsqueeze(2)).squeeze_dim(2)
+    let logits = match b.neg_draw {
+        NegativeDraw::PerBatch => hr.mm(&net.items(&ng).tr()), // [N, k]
+        NegativeDraw::PerUser => {
+            let ne = net.items(&ng.view([n, k])); // [n, k, d]
+            h.bmm(&ne.transpose(1, 2))
+                .view([-1, k])
+                .index_select(0, idx)
+        }
+        NegativeDraw::PerPosition => {
+            let ne = net.items(&ng.view([-1, k]).index_select(0, idx)); // [N, k, d]
+            ne.bmm(&hr.unsqueeze(2)).squeeze_dim(2)
+        }
     };
     let ok = if b.neg_ok.is_empty() {
         Tensor::ones(logits.size(), (Kind::Bool, device))
