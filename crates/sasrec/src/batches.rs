@@ -117,6 +117,29 @@ impl<'a> Sampler<'a> {
         from[rng.gen_range(0..from.len())]
     }
 
+    /// `[users, len, k]`: `k` negatives for each real position of the rows' targets `pos`,
+    /// drawn outside the row's user's items, and 0 on padding.
+    fn per_position(
+        &self,
+        users: &[usize],
+        pos: &[i64],
+        len: usize,
+        k: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<i64> {
+        pos.iter()
+            .enumerate()
+            .flat_map(|(j, &p)| std::iter::repeat_n((j, p), k))
+            .map(|(j, p)| {
+                if p == 0 {
+                    0
+                } else {
+                    i64::from(self.negative(users[j / len], rng))
+                }
+            })
+            .collect()
+    }
+
     pub(crate) fn batch(&self, units: &[Unit], draw: Draw, rng: &mut ChaCha8Rng) -> Batch {
         let Draw {
             loss,
@@ -141,16 +164,7 @@ impl<'a> Sampler<'a> {
             }
         }
         let bce_neg = if bce_term || loss == Loss::Bce {
-            pos.iter()
-                .enumerate()
-                .map(|(j, &p)| {
-                    if p == 0 {
-                        0
-                    } else {
-                        i64::from(self.negative(users[j / len], rng))
-                    }
-                })
-                .collect()
+            self.per_position(&users, &pos, len, 1, rng)
         } else {
             Vec::new()
         };
@@ -168,18 +182,7 @@ impl<'a> Sampler<'a> {
                 .flat_map(|&u| std::iter::repeat_n(u, k))
                 .map(|u| i64::from(self.negative(u, rng)))
                 .collect(),
-            NegativeDraw::PerPosition => pos
-                .iter()
-                .enumerate()
-                .flat_map(|(j, &p)| std::iter::repeat_n((j, p), k))
-                .map(|(j, p)| {
-                    if p == 0 {
-                        0
-                    } else {
-                        i64::from(self.negative(users[j / len], rng))
-                    }
-                })
-                .collect(),
+            NegativeDraw::PerPosition => self.per_position(&users, &pos, len, k, rng),
         };
         let neg_ok = if negatives == NegativeDraw::PerBatch {
             users
