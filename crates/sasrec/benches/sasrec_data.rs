@@ -8,7 +8,8 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] [--buckets 0]
+//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] \
+//!     [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.

@@ -174,9 +174,9 @@ pub struct SasRec;
 
 impl SasRec {
     /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
-    /// with 256 negatives shared per batch ([`NegativeDraw::PerBatch`]), learning rate 1e-3, batch 128 (plain shuffled
-    /// batches), 100 epochs with early stopping on full-ranking validation NDCG@10, seed 42,
-    /// 2 threads, CPU.
+    /// with 256 negatives shared per batch ([`NegativeDraw::PerBatch`]), learning rate 1e-3,
+    /// batch 128 (plain shuffled batches), 100 epochs with early stopping on full-ranking
+    /// validation NDCG@10, seed 42, 2 threads, CPU.
     pub fn params() -> SasRecParams {
         SasRecParams(SasRecValidParams {
             hidden: 64,
