@@ -31,28 +31,77 @@ use groundrec_sasrec::{
 
 struct Args(HashMap<String, String>);
 
+/// Options that take no value.
+const FLAGS: &[&str] = &["pre-ln", "per-user", "per-position", "windows"];
+/// Options that take one value.
+const VALUED: &[&str] = &[
+    "data",
+    "dataset",
+    "loss",
+    "epochs",
+    "eval-every",
+    "patience",
+    "select",
+    "threads",
+    "seed",
+    "batch-size",
+    "lr",
+    "schedule",
+    "hidden",
+    "blocks",
+    "heads",
+    "maxlen",
+    "dropout",
+    "l2",
+    "bce",
+    "ema",
+    "buckets",
+];
+
+/// Stops the bench with a message and exit status 2 (bad command line).
+fn usage_error(msg: &str) -> ! {
+    eprintln!("sasrec_data: {msg} (--help lists the options)");
+    std::process::exit(2)
+}
+
 impl Args {
+    /// Parses `--key value` and `--flag` options; unknown options, missing values and
+    /// `--help` stop the program instead of being ignored.
     fn parse() -> Self {
         let mut map = HashMap::new();
         let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
         while let Some(a) = it.next() {
-            if let Some(key) = a.strip_prefix("--") {
-                let flag = matches!(key, "pre-ln" | "per-user" | "per-position" | "windows");
-                let value = if flag {
-                    "true".to_string()
-                } else {
-                    it.next().unwrap_or_default()
-                };
-                map.insert(key.to_string(), value);
+            if a == "--help" || a == "-h" {
+                let usage: String = include_str!("sasrec_data.rs")
+                    .lines()
+                    .take_while(|l| l.starts_with("//!"))
+                    .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
+                    .collect();
+                print!("{usage}");
+                std::process::exit(0);
             }
+            let Some(key) = a.strip_prefix("--") else {
+                usage_error(&format!("unexpected argument {a:?}"))
+            };
+            let value = if FLAGS.contains(&key) {
+                "true".to_string()
+            } else if VALUED.contains(&key) {
+                it.next()
+                    .unwrap_or_else(|| usage_error(&format!("--{key} needs a value")))
+            } else {
+                usage_error(&format!("unknown option --{key}"))
+            };
+            map.insert(key.to_string(), value);
         }
         Args(map)
     }
     fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> T {
-        self.0
-            .get(key)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
+        match self.0.get(key) {
+            None => default,
+            Some(v) => v
+                .parse()
+                .unwrap_or_else(|_| usage_error(&format!("--{key}: cannot parse {v:?}"))),
+        }
     }
     fn str(&self, key: &str, default: &str) -> String {
         self.0
@@ -63,7 +112,8 @@ impl Args {
 }
 
 fn read_lines(path: &Path) -> Vec<Vec<u32>> {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = fs::read_to_string(path)
+        .unwrap_or_else(|e| usage_error(&format!("--data: {}: {e}", path.display())));
     text.lines()
         .map(|l| {
             l.split_whitespace()
@@ -136,13 +186,15 @@ fn parse_loss(s: &str) -> Loss {
         ["bce"] => Loss::Bce,
         ["full"] => Loss::FullSoftmax,
         ["ssm", k] => Loss::SampledSoftmax {
-            negatives: k.parse().expect("ssm:K"),
+            negatives: k.parse().unwrap_or_else(|_| usage_error("--loss ssm:K")),
         },
         ["gbce", k, t] => Loss::GBce {
-            negatives: k.parse().expect("gbce:K:T"),
-            t: t.parse().expect("gbce:K:T"),
+            negatives: k.parse().unwrap_or_else(|_| usage_error("--loss gbce:K:T")),
+            t: t.parse().unwrap_or_else(|_| usage_error("--loss gbce:K:T")),
         },
-        _ => panic!("unknown loss {s:?}: bce | gbce:K:T | ssm:K | full"),
+        _ => usage_error(&format!(
+            "unknown loss {s:?}: bce | gbce:K:T | ssm:K | full"
+        )),
     }
 }
 
@@ -150,15 +202,17 @@ fn main() {
     let args = Args::parse();
     let dataset = args.str("dataset", "video");
     let root = PathBuf::from(args.str("data", "../shared/data/sasrec"));
-    let video = dataset == "video";
-    let t0 = Instant::now();
-    let data = if video {
-        let f = fs::File::open(root.join("Video.txt")).expect("Video.txt");
-        Dataset::leave_one_out(&Sequences::read_pairs(std::io::BufReader::new(f)).expect("parse"))
-    } else {
-        load_ml1m(&root.join("ml1m_gsasrec_split"))
+    let video = match dataset.as_str() {
+        "video" => true,
+        "ml1m" => false,
+        other => usage_error(&format!("--dataset video|ml1m, got {other:?}")),
     };
-    let load_s = t0.elapsed().as_secs_f64();
+    let draw = match (args.get("per-user", false), args.get("per-position", false)) {
+        (true, true) => usage_error("--per-user and --per-position exclude each other"),
+        (false, true) => NegativeDraw::PerPosition,
+        (true, false) => NegativeDraw::PerUser,
+        (false, false) => NegativeDraw::PerBatch,
+    };
     let loss = parse_loss(&args.str("loss", "bce"));
     let eval_every = args.get("eval-every", 0usize);
     let patience = args.get("patience", 0usize);
@@ -169,7 +223,7 @@ fn main() {
         protocol: match args.str("select", "full").as_str() {
             "full" => Protocol::Full,
             "sampled" => Protocol::Sampled { negatives: 100 },
-            other => panic!("--select full|sampled, got {other:?}"),
+            other => usage_error(&format!("--select full|sampled, got {other:?}")),
         },
         max_users: 10_000,
     });
@@ -181,7 +235,7 @@ fn main() {
         .lr_schedule(match args.str("schedule", "constant").as_str() {
             "constant" => LrSchedule::Constant,
             "cosine" => LrSchedule::Cosine,
-            other => panic!("--schedule constant|cosine, got {other:?}"),
+            other => usage_error(&format!("--schedule constant|cosine, got {other:?}")),
         })
         .hidden(args.get("hidden", 50))
         .blocks(args.get("blocks", 2))
@@ -190,13 +244,7 @@ fn main() {
         .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
         .pre_ln(args.get("pre-ln", false))
         .length_buckets(args.get("buckets", 0usize))
-        .negative_draw(
-            match (args.get("per-user", false), args.get("per-position", false)) {
-                (_, true) => NegativeDraw::PerPosition,
-                (true, false) => NegativeDraw::PerUser,
-                (false, false) => NegativeDraw::PerBatch,
-            },
-        )
+        .negative_draw(draw)
         .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))
         .bce_weight(args.get("bce", 0.0))
@@ -206,7 +254,19 @@ fn main() {
         .early_stopping(early)
         .quiet(false)
         .check()
-        .expect("valid parameters");
+        .unwrap_or_else(|e| usage_error(&format!("invalid parameters: {e}")));
+    let t0 = Instant::now();
+    let data = if video {
+        let path = root.join("Video.txt");
+        let f = fs::File::open(&path)
+            .unwrap_or_else(|e| usage_error(&format!("--data: {}: {e}", path.display())));
+        let pairs = Sequences::read_pairs(std::io::BufReader::new(f))
+            .unwrap_or_else(|e| usage_error(&format!("{}: {e}", path.display())));
+        Dataset::leave_one_out(&pairs)
+    } else {
+        load_ml1m(&root.join("ml1m_gsasrec_split"))
+    };
+    let load_s = t0.elapsed().as_secs_f64();
     eprintln!(
         "{dataset}: {} items, {} users, {} test cases, loss {loss:?}",
         data.n_items(),
