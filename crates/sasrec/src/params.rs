@@ -276,7 +276,7 @@ impl SasRecParams {
     setter!(/// Keeps an exponential moving average of the weights with this decay per step
         /// (Polyak averaging; 0, the default, is off). The decay warms up: at step `t` it is
         /// `min(decay, (1 + t) / (10 + t))`, so it reaches `decay` only after
-        /// `(10 decay - 1) / (1 - decay)` steps (8,991 for 0.999) and until then the average
+        /// `(10 decay - 1) / (1 - decay)` steps (8,990 for 0.999) and until then the average
         /// spans roughly the last tenth of the steps taken. Validation, early stopping and the
         /// returned model use the averaged weights; training goes on from the live ones.
         /// Measured: +0.0033 sampled HR@10 on Amazon Games with 0.999, no gain on ML-1M with
