@@ -8,8 +8,8 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] \
-//!     [--buckets 0]
+//!     [--pre-ln] [--separate-output] [--per-user | --per-position] [--windows] [--l2 0] \
+//!     [--bce 0] [--ema 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -32,7 +32,13 @@ use groundrec_sasrec::{
 struct Args(HashMap<String, String>);
 
 /// Options that take no value.
-const FLAGS: &[&str] = &["pre-ln", "per-user", "per-position", "windows"];
+const FLAGS: &[&str] = &[
+    "pre-ln",
+    "separate-output",
+    "per-user",
+    "per-position",
+    "windows",
+];
 /// Options that take one value.
 const VALUED: &[&str] = &[
     "data",
@@ -243,6 +249,7 @@ fn main() {
         .max_len(args.get("maxlen", if video { 50 } else { 200 }))
         .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
         .pre_ln(args.get("pre-ln", false))
+        .separate_output(args.get("separate-output", false))
         .length_buckets(args.get("buckets", 0usize))
         .negative_draw(draw)
         .history_windows(args.get("windows", false))

@@ -5,7 +5,8 @@
 //!   the id maps both ways; [`Dataset::leave_one_out`] is the paper's split.
 //! - **Model**: item embeddings scaled by √d plus learned positions, N blocks of causal
 //!   multi-head attention and point-wise feed-forward layers (the paper's layout or pre-LN),
-//!   padding masked, scores by the shared item embedding. Optional frozen item features
+//!   padding masked, scores by the shared item embedding or a separate output table
+//!   ([`SasRecParams::separate_output`]). Optional frozen item features
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and

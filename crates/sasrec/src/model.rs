@@ -29,6 +29,10 @@ pub struct ModelConfig {
     /// item's vector is its ID embedding plus a learned projection of its features.
     #[serde(default)]
     pub feature_dim: usize,
+    /// Score items by their own output embedding table instead of the input item embedding
+    /// (gSASRec's `reuse_item_embeddings = False`); the paper shares one table.
+    #[serde(default)]
+    pub separate_output: bool,
 }
 
 impl ModelConfig {
@@ -43,6 +47,7 @@ impl ModelConfig {
             dropout: 0.5,
             pre_ln: false,
             feature_dim: 0,
+            separate_output: false,
         }
     }
 
@@ -80,6 +85,8 @@ struct Block {
 pub(crate) struct Network {
     pub(crate) vs: nn::VarStore,
     item: nn::Embedding,
+    /// The output item table when it is not shared with the input.
+    output: Option<nn::Embedding>,
     position: nn::Embedding,
     blocks: Vec<Block>,
     final_ln: nn::LayerNorm,
@@ -113,6 +120,14 @@ impl Network {
             d,
             Default::default(),
         );
+        let output = config.separate_output.then(|| {
+            nn::embedding(
+                &root / "output",
+                config.n_items as i64 + 1,
+                d,
+                Default::default(),
+            )
+        });
         let position = nn::embedding(
             &root / "position",
             config.max_len as i64,
@@ -159,7 +174,7 @@ impl Network {
                     let std = (2.0 / (fan_in + fan_out)).sqrt();
                     let _ = t.normal_(0.0, std);
                 }
-                if name == "item.weight" {
+                if name == "item.weight" || name == "output.weight" {
                     let _ = t.get(0).zero_();
                 }
             }
@@ -167,6 +182,7 @@ impl Network {
         Ok(Self {
             vs,
             item,
+            output,
             position,
             blocks,
             final_ln,
@@ -202,12 +218,28 @@ impl Network {
         let idx = Tensor::from_slice(items).to_device(self.vs.device());
         tch::no_grad(|| {
             let _ = self.item.ws.index_fill_(0, &idx, 0.0);
+            if let Some(o) = &mut self.output {
+                let _ = o.ws.index_fill_(0, &idx, 0.0);
+            }
         });
     }
 
-    /// Vectors of the items `ids` (any shape): ID embedding plus projected content.
+    /// Vectors of the items `ids` (any shape) as the model reads them: ID embedding plus
+    /// projected content.
     pub(crate) fn items(&self, ids: &Tensor) -> Tensor {
-        let e = self.item.forward(ids);
+        self.with_content(self.item.forward(ids), ids)
+    }
+
+    /// Vectors of the items `ids` (any shape) as the model scores them: the input vectors, or
+    /// the output table plus projected content when the tables are separate.
+    pub(crate) fn targets(&self, ids: &Tensor) -> Tensor {
+        match &self.output {
+            Some(o) => self.with_content(o.forward(ids), ids),
+            None => self.items(ids),
+        }
+    }
+
+    fn with_content(&self, e: Tensor, ids: &Tensor) -> Tensor {
         match &self.content {
             Some((f, proj)) => {
                 let mut shape = ids.size();
@@ -221,16 +253,19 @@ impl Network {
         }
     }
 
-    /// The ID embedding table `[n_items + 1, hidden]`.
-    pub(crate) fn item_table(&self) -> Tensor {
-        self.item.ws.shallow_clone()
+    /// The ID embedding tables (input, and output when separate) `[n_items + 1, hidden]`.
+    pub(crate) fn item_tables(&self) -> Vec<Tensor> {
+        let mut tables = vec![self.item.ws.shallow_clone()];
+        tables.extend(self.output.as_ref().map(|o| o.ws.shallow_clone()));
+        tables
     }
 
-    /// Vectors of all items `[n_items + 1, hidden]` (row 0 is padding).
-    pub(crate) fn all_items(&self) -> Tensor {
+    /// Scoring vectors of all items `[n_items + 1, hidden]` (row 0 is padding).
+    pub(crate) fn all_targets(&self) -> Tensor {
+        let table = self.output.as_ref().unwrap_or(&self.item);
         match &self.content {
-            Some((f, proj)) => &self.item.ws + proj.forward(f),
-            None => self.item.ws.shallow_clone(),
+            Some((f, proj)) => &table.ws + proj.forward(f),
+            None => table.ws.shallow_clone(),
         }
     }
 
@@ -306,8 +341,8 @@ impl Network {
 mod tests {
     use super::*;
 
-    fn tiny(pre_ln: bool) -> Network {
-        let cfg = ModelConfig {
+    fn config(pre_ln: bool) -> ModelConfig {
+        ModelConfig {
             n_items: 20,
             hidden: 8,
             blocks: 2,
@@ -316,8 +351,12 @@ mod tests {
             dropout: 0.2,
             pre_ln,
             feature_dim: 0,
-        };
-        Network::new(&cfg, 3, Device::Cpu).expect("valid config")
+            separate_output: false,
+        }
+    }
+
+    fn tiny(pre_ln: bool) -> Network {
+        Network::new(&config(pre_ln), 3, Device::Cpu).expect("valid config")
     }
 
     /// Left-pads (or cuts to the last `max_len` items) one history.
@@ -372,6 +411,33 @@ mod tests {
             diff < 1e-6,
             "padding embedding changed real outputs by {diff}"
         );
+    }
+
+    #[test]
+    fn a_separate_output_table_scores_items() {
+        let shared = tiny(false);
+        let diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert_eq!(diff(&shared.all_targets(), &shared.item_tables()[0]), 0.0);
+        let net = Network::new(
+            &ModelConfig {
+                separate_output: true,
+                ..config(false)
+            },
+            3,
+            Device::Cpu,
+        )
+        .expect("valid config");
+        let tables = net.item_tables();
+        assert_eq!(tables.len(), 2);
+        let all = net.all_targets();
+        assert_eq!(diff(&all, &tables[1]), 0.0);
+        assert!(
+            diff(&all, &tables[0]) > 1e-3,
+            "scores must not use the input table"
+        );
+        assert_eq!(all.get(0).abs().max().double_value(&[]), 0.0, "padding row");
+        let ids = Tensor::from_slice(&[3i64, 7]);
+        assert_eq!(diff(&net.targets(&ids), &all.index_select(0, &ids)), 0.0);
     }
 
     #[test]

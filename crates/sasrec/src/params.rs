@@ -143,6 +143,8 @@ pub struct SasRecValidParams {
     pub(crate) max_len: usize,
     pub(crate) dropout: f64,
     pub(crate) pre_ln: bool,
+    #[serde(default)]
+    pub(crate) separate_output: bool,
     pub(crate) loss: Loss,
     pub(crate) learning_rate: f64,
     #[serde(default)]
@@ -185,6 +187,7 @@ impl SasRec {
             max_len: 50,
             dropout: 0.2,
             pre_ln: false,
+            separate_output: false,
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
             lr_schedule: LrSchedule::Constant,
@@ -241,6 +244,10 @@ impl SasRecParams {
         dropout: f64);
     setter!(/// Pre-LN blocks instead of the paper's layout.
         pre_ln: bool);
+    setter!(/// Scores items by a separate output embedding table instead of the input item
+        /// embedding (off by default: the paper shares one table). Doubles the item
+        /// parameters; gSASRec trains this way.
+        separate_output: bool);
     setter!(/// The training objective.
         loss: Loss);
     setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
@@ -356,6 +363,7 @@ impl SasRecValidParams {
             dropout: self.dropout,
             pre_ln: self.pre_ln,
             feature_dim,
+            separate_output: self.separate_output,
         }
     }
 }

@@ -170,7 +170,7 @@ impl SasRecModel {
                 .view([inputs.len() as i64, len as i64])
                 .to_device(device);
             let h = self.net.forward_t(&seq, false).select(1, len as i64 - 1);
-            h.mm(&self.net.all_items().tr())
+            h.mm(&self.net.all_targets().tr())
                 .to_kind(Kind::Float)
                 .to_device(tch::Device::Cpu)
                 .contiguous()

@@ -156,6 +156,51 @@ fn early_stopping_keeps_the_best_validated_weights() {
     );
 }
 
+#[test]
+fn separate_output_tables_learn_save_and_load() {
+    let data = planted(300, 4);
+    let (model, _) = small()
+        .separate_output(true)
+        .loss(Loss::FullSoftmax)
+        .check()
+        .expect("valid")
+        .fit(&data)
+        .expect("trains");
+    assert!(model.config().separate_output);
+    let full = model
+        .evaluate(&data.test, &EvalParams::full())
+        .expect("evaluates")
+        .full
+        .expect("full ranking");
+    assert!(full.hr > 0.6, "full HR@10 {}", full.hr);
+
+    let dir = std::env::temp_dir().join(format!("groundrec-sasrec-sep-{}", std::process::id()));
+    model.save(&dir).expect("saves");
+    let loaded = SasRecModel::load(&dir).expect("loads");
+    let histories: Vec<Vec<u32>> = data.test.iter().map(|c| c.input.clone()).collect();
+    assert_eq!(
+        model.scores(&histories).expect("scores"),
+        loaded.scores(&histories).expect("scores")
+    );
+    // A description that asks for an output table the weights do not hold is an error.
+    let meta = dir.join("sasrec.json");
+    let text = std::fs::read_to_string(&meta).expect("meta");
+    assert!(text.contains("\"separate_output\": true"), "{text}");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+
+    let (_, shared) = trained();
+    shared.save(&dir).expect("saves");
+    let text = std::fs::read_to_string(&meta).expect("meta");
+    std::fs::write(
+        &meta,
+        text.replace("\"separate_output\": false", "\"separate_output\": true"),
+    )
+    .expect("edit");
+    let err = SasRecModel::load(&dir).expect_err("no output table in the weights");
+    assert!(matches!(err, SasRecError::Artifact { .. }), "{err}");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
 fn trained() -> (Dataset, SasRecModel) {
     let data = planted(120, 3);
     let (model, _) = small()
