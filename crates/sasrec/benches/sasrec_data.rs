@@ -121,10 +121,36 @@ fn read_lines(path: &Path) -> Vec<Vec<u32>> {
     let text = fs::read_to_string(path)
         .unwrap_or_else(|e| usage_error(&format!("--data: {}: {e}", path.display())));
     text.lines()
-        .map(|l| {
+        .enumerate()
+        .map(|(n, l)| {
             l.split_whitespace()
-                .map(|x| x.parse().expect("item id"))
+                .map(|x| {
+                    x.parse().unwrap_or_else(|_| {
+                        usage_error(&format!(
+                            "{}:{}: {x:?} is not an item id",
+                            path.display(),
+                            n + 1
+                        ))
+                    })
+                })
                 .collect()
+        })
+        .collect()
+}
+
+/// The one item of each line of an output file.
+fn read_targets(path: &Path) -> Vec<u32> {
+    read_lines(path)
+        .into_iter()
+        .enumerate()
+        .map(|(n, l)| match l.as_slice() {
+            [item] => *item,
+            _ => usage_error(&format!(
+                "{}:{}: expected one item id, got {}",
+                path.display(),
+                n + 1,
+                l.len()
+            )),
         })
         .collect()
 }
@@ -133,14 +159,16 @@ fn read_lines(path: &Path) -> Vec<Vec<u32>> {
 fn load_ml1m(root: &Path) -> Dataset {
     let train = read_lines(&root.join("train/input.txt"));
     let val_in = read_lines(&root.join("val/input.txt"));
-    let val_out: Vec<u32> = read_lines(&root.join("val/output.txt"))
-        .into_iter()
-        .map(|l| l[0])
-        .collect();
-    let test_out: Vec<u32> = read_lines(&root.join("test/output.txt"))
-        .into_iter()
-        .map(|l| l[0])
-        .collect();
+    let val_out = read_targets(&root.join("val/output.txt"));
+    let test_out = read_targets(&root.join("test/output.txt"));
+    if val_in.len() != val_out.len() {
+        usage_error(&format!(
+            "{}: {} validation inputs but {} outputs",
+            root.display(),
+            val_in.len(),
+            val_out.len()
+        ));
+    }
     let by_prefix: HashMap<&[u32], usize> = train
         .iter()
         .enumerate()
@@ -162,10 +190,20 @@ fn load_ml1m(root: &Path) -> Dataset {
         test: Vec::new(),
     };
     data.item_ids[0].clear();
-    for (s, &o) in val_in.iter().zip(&val_out) {
-        let u = by_prefix[&s[..s.len() - 1]];
+    for (n, (s, &o)) in val_in.iter().zip(&val_out).enumerate() {
+        // A validation user's training line is its validation input minus the last item.
+        let (u, target) = s
+            .split_last()
+            .and_then(|(_, prefix)| by_prefix.get(prefix))
+            .and_then(|&u| Some((u, *test_out.get(u)?)))
+            .unwrap_or_else(|| {
+                usage_error(&format!(
+                    "{}: validation user {} has no training line or no test target",
+                    root.display(),
+                    n + 1
+                ))
+            });
         data.train[u] = s.clone();
-        let target = test_out[u];
         let mut history = s.clone();
         history.extend([o, target]);
         data.valid.push(EvalCase {
