@@ -9,7 +9,7 @@
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
 //!     [--pre-ln] [--separate-output] [--per-user | --per-position] [--windows] [--l2 0] \
-//!     [--bce 0] [--ema 0] [--buckets 0]
+//!     [--bce 0] [--ema 0] [--smoothing 0] [--buckets 0]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -61,6 +61,7 @@ const VALUED: &[&str] = &[
     "l2",
     "bce",
     "ema",
+    "smoothing",
     "buckets",
 ];
 
@@ -294,6 +295,7 @@ fn main() {
         .l2_emb(args.get("l2", 0.0))
         .bce_weight(args.get("bce", 0.0))
         .weight_ema(args.get("ema", 0.0))
+        .label_smoothing(args.get("smoothing", 0.0))
         .threads(args.get("threads", 2))
         .seed(seed)
         .early_stopping(early)

@@ -16,7 +16,8 @@
 //!   on validation NDCG@10; progress bars unless quiet; optionally every step of histories
 //!   longer than the maximum length ([`SasRecParams::history_windows`]) and an added BCE term
 //!   beside a softmax loss ([`SasRecParams::bce_weight`]); a moving average of the weights
-//!   for validation and the returned model ([`SasRecParams::weight_ema`]).
+//!   for validation and the returned model ([`SasRecParams::weight_ema`]); label smoothing
+//!   of the softmax losses ([`SasRecParams::label_smoothing`]).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
 //!   sampled protocol and under full ranking, and catalogue coverage.
 //! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
