@@ -1,5 +1,6 @@
 //! The SASRec network: item and position embeddings, causal multi-head self-attention blocks,
-//! point-wise feed-forward layers, scores by the shared item embedding.
+//! point-wise feed-forward layers, scores by the shared item embedding (or a separate output
+//! table).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};

@@ -276,7 +276,8 @@ impl SasRecParams {
         history_windows: bool);
     setter!(/// Maximum number of epochs.
         epochs: usize);
-    setter!(/// L2 penalty on the item embedding table.
+    setter!(/// L2 penalty on the item embedding table (on both tables with
+        /// [`SasRecParams::separate_output`]).
         l2_emb: f64);
     setter!(/// Adds this weight times the paper's BCE (one negative per position, drawn uniformly
         /// outside the user's items) to a multi-negative or full-softmax loss (0, the default:
