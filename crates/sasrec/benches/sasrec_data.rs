@@ -9,7 +9,7 @@
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
 //!     [--pre-ln] [--separate-output] [--per-user | --per-position] [--windows] [--l2 0] \
-//!     [--bce 0] [--ema 0] [--smoothing 0] [--buckets 0]
+//!     [--bce 0] [--ema 0] [--smoothing 0] [--buckets 0] [--train-valid]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -18,6 +18,8 @@
 //! `val/input + val/output`, target from `test/output`. Both protocols are reported: the
 //! paper's (100 sampled unseen negatives) and full ranking (input history removed).
 //! `--select` is the validation protocol early stopping keeps the best epoch by.
+//! `--train-valid` (ML-1M, a diagnostic): also train on the 512 users' validation item, so
+//! that a test input is a sequence training has seen; validation then leaks and means nothing.
 
 use std::collections::HashMap;
 use std::fs;
@@ -38,6 +40,7 @@ const FLAGS: &[&str] = &[
     "per-user",
     "per-position",
     "windows",
+    "train-valid",
 ];
 /// Options that take one value.
 const VALUED: &[&str] = &[
@@ -157,7 +160,7 @@ fn read_targets(path: &Path) -> Vec<u32> {
 }
 
 /// The ML-1M split with the file's own item numbers as dense ids.
-fn load_ml1m(root: &Path) -> Dataset {
+fn load_ml1m(root: &Path, train_valid: bool) -> Dataset {
     let train = read_lines(&root.join("train/input.txt"));
     let val_in = read_lines(&root.join("val/input.txt"));
     let val_out = read_targets(&root.join("val/output.txt"));
@@ -205,6 +208,9 @@ fn load_ml1m(root: &Path) -> Dataset {
                 ))
             });
         data.train[u] = s.clone();
+        if train_valid {
+            data.train[u].push(o);
+        }
         let mut history = s.clone();
         history.extend([o, target]);
         data.valid.push(EvalCase {
@@ -252,6 +258,9 @@ fn main() {
         "ml1m" => false,
         other => usage_error(&format!("--dataset video|ml1m, got {other:?}")),
     };
+    if video && args.get("train-valid", false) {
+        usage_error("--train-valid applies to --dataset ml1m only");
+    }
     let draw = match (args.get("per-user", false), args.get("per-position", false)) {
         (true, true) => usage_error("--per-user and --per-position exclude each other"),
         (false, true) => NegativeDraw::PerPosition,
@@ -311,7 +320,10 @@ fn main() {
             .unwrap_or_else(|e| usage_error(&format!("{}: {e}", path.display())));
         Dataset::leave_one_out(&pairs)
     } else {
-        load_ml1m(&root.join("ml1m_gsasrec_split"))
+        load_ml1m(
+            &root.join("ml1m_gsasrec_split"),
+            args.get("train-valid", false),
+        )
     };
     let load_s = t0.elapsed().as_secs_f64();
     eprintln!(
