@@ -258,7 +258,8 @@ fn main() {
         "ml1m" => false,
         other => usage_error(&format!("--dataset video|ml1m, got {other:?}")),
     };
-    if video && args.get("train-valid", false) {
+    let train_valid = args.get("train-valid", false);
+    if video && train_valid {
         usage_error("--train-valid applies to --dataset ml1m only");
     }
     let draw = match (args.get("per-user", false), args.get("per-position", false)) {
@@ -320,10 +321,7 @@ fn main() {
             .unwrap_or_else(|e| usage_error(&format!("{}: {e}", path.display())));
         Dataset::leave_one_out(&pairs)
     } else {
-        load_ml1m(
-            &root.join("ml1m_gsasrec_split"),
-            args.get("train-valid", false),
-        )
+        load_ml1m(&root.join("ml1m_gsasrec_split"), train_valid)
     };
     let load_s = t0.elapsed().as_secs_f64();
     eprintln!(
