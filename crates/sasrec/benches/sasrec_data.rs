@@ -8,7 +8,7 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--separate-output] [--per-user | --per-position] [--windows] [--l2 0] \
+//!     [--pre-ln] [--separate-output] [--item-bias] [--per-user | --per-position] [--windows] [--l2 0] \
 //!     [--bce 0] [--ema 0] [--smoothing 0] [--buckets 0] [--train-valid]
 //! ```
 //!
@@ -37,6 +37,7 @@ struct Args(HashMap<String, String>);
 const FLAGS: &[&str] = &[
     "pre-ln",
     "separate-output",
+    "item-bias",
     "per-user",
     "per-position",
     "windows",
@@ -299,6 +300,7 @@ fn main() {
         .dropout(args.get("dropout", if video { 0.5 } else { 0.2 }))
         .pre_ln(args.get("pre-ln", false))
         .separate_output(args.get("separate-output", false))
+        .item_bias(args.get("item-bias", false))
         .length_buckets(args.get("buckets", 0usize))
         .negative_draw(draw)
         .history_windows(args.get("windows", false))

@@ -6,7 +6,8 @@
 //! - **Model**: item embeddings scaled by √d plus learned positions, N blocks of causal
 //!   multi-head attention and point-wise feed-forward layers (the paper's layout or pre-LN),
 //!   padding masked, scores by the shared item embedding or a separate output table
-//!   ([`SasRecParams::separate_output`]). Optional frozen item features
+//!   ([`SasRecParams::separate_output`]), optionally plus a learned bias per item
+//!   ([`SasRecParams::item_bias`]). Optional frozen item features
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and

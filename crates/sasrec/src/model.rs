@@ -34,6 +34,10 @@ pub struct ModelConfig {
     /// (gSASRec's `reuse_item_embeddings = False`); the paper shares one table.
     #[serde(default)]
     pub separate_output: bool,
+    /// A learned score bias per item, added to every score (the paper has none). It lets the
+    /// model hold an item's overall pull apart from the match of its vector with the history.
+    #[serde(default)]
+    pub item_bias: bool,
 }
 
 impl ModelConfig {
@@ -49,6 +53,7 @@ impl ModelConfig {
             pre_ln: false,
             feature_dim: 0,
             separate_output: false,
+            item_bias: false,
         }
     }
 
@@ -88,6 +93,8 @@ pub(crate) struct Network {
     item: nn::Embedding,
     /// The output item table when it is not shared with the input.
     output: Option<nn::Embedding>,
+    /// Score bias per item `[n_items + 1]` (starts at zero; padding's stays zero).
+    bias: Option<Tensor>,
     position: nn::Embedding,
     blocks: Vec<Block>,
     final_ln: nn::LayerNorm,
@@ -129,6 +136,9 @@ impl Network {
                 Default::default(),
             )
         });
+        let bias = config
+            .item_bias
+            .then(|| root.zeros("item_bias", &[config.n_items as i64 + 1]));
         let position = nn::embedding(
             &root / "position",
             config.max_len as i64,
@@ -184,6 +194,7 @@ impl Network {
             vs,
             item,
             output,
+            bias,
             position,
             blocks,
             final_ln,
@@ -222,6 +233,9 @@ impl Network {
             if let Some(o) = &mut self.output {
                 let _ = o.ws.index_fill_(0, &idx, 0.0);
             }
+            if let Some(b) = &mut self.bias {
+                let _ = b.index_fill_(0, &idx, 0.0);
+            }
         });
     }
 
@@ -231,13 +245,39 @@ impl Network {
         self.with_content(self.item.forward(ids), ids)
     }
 
-    /// Vectors of the items `ids` (any shape) as the model scores them: the input vectors, or
-    /// the output table plus projected content when the tables are separate.
+    /// Vectors of the items `ids` (any shape `[..]`) as the model scores them, `[.., width]`
+    /// (see [`Network::score_width`]): the input vectors, or the output table plus projected
+    /// content when the tables are separate; with item biases, the bias is appended as one
+    /// more column. A score is the dot product of a [`Network::queries`] row with a target.
     pub(crate) fn targets(&self, ids: &Tensor) -> Tensor {
-        match &self.output {
+        let v = match &self.output {
             Some(o) => self.with_content(o.forward(ids), ids),
             None => self.items(ids),
+        };
+        match &self.bias {
+            Some(b) => {
+                let col = b.index_select(0, &ids.flatten(0, -1)).view_as(ids);
+                Tensor::cat(&[v, col.unsqueeze(-1)], -1)
+            }
+            None => v,
         }
+    }
+
+    /// Hidden states `[.., hidden]` made scoring queries `[.., width]`: unchanged, or with a
+    /// constant 1 appended when the model has item biases (it meets the targets' bias column).
+    pub(crate) fn queries(&self, h: Tensor) -> Tensor {
+        match &self.bias {
+            Some(_) => {
+                let one = h.narrow(-1, 0, 1).ones_like();
+                Tensor::cat(&[h, one], -1)
+            }
+            None => h,
+        }
+    }
+
+    /// Width of queries and targets: the hidden size, plus one with item biases.
+    pub(crate) fn score_width(&self) -> i64 {
+        self.config.hidden as i64 + i64::from(self.bias.is_some())
     }
 
     fn with_content(&self, e: Tensor, ids: &Tensor) -> Tensor {
@@ -261,12 +301,17 @@ impl Network {
         tables
     }
 
-    /// Scoring vectors of all items `[n_items + 1, hidden]` (row 0 is padding).
+    /// Scoring vectors of all items `[n_items + 1, width]` (row 0 is padding), as
+    /// [`Network::targets`] gives them.
     pub(crate) fn all_targets(&self) -> Tensor {
         let table = self.output.as_ref().unwrap_or(&self.item);
-        match &self.content {
+        let v = match &self.content {
             Some((f, proj)) => &table.ws + proj.forward(f),
             None => table.ws.shallow_clone(),
+        };
+        match &self.bias {
+            Some(b) => Tensor::cat(&[v, b.unsqueeze(1)], 1),
+            None => v,
         }
     }
 
@@ -353,6 +398,7 @@ mod tests {
             pre_ln,
             feature_dim: 0,
             separate_output: false,
+            item_bias: false,
         }
     }
 
@@ -439,6 +485,35 @@ mod tests {
         assert_eq!(all.get(0).abs().max().double_value(&[]), 0.0, "padding row");
         let ids = Tensor::from_slice(&[3i64, 7]);
         assert_eq!(diff(&net.targets(&ids), &all.index_select(0, &ids)), 0.0);
+    }
+
+    #[test]
+    fn item_biases_add_to_the_dot_product() {
+        let cfg = ModelConfig {
+            item_bias: true,
+            ..config(false)
+        };
+        let mut net = Network::new(&cfg, 3, Device::Cpu).expect("valid config");
+        assert_eq!(net.score_width(), 9);
+        tch::no_grad(|| {
+            let mut vars = net.vs.variables();
+            let b = vars.get_mut("item_bias").expect("bias variable");
+            let _ = b.copy_(&(Tensor::arange(21, (Kind::Float, Device::Cpu)) * 0.5));
+            let _ = b.get(0).zero_();
+        });
+        let h = Tensor::randn([4, 8], (Kind::Float, Device::Cpu));
+        let ids = Tensor::from_slice(&[3i64, 7, 0, 20]);
+        let scores = net.queries(h.shallow_clone()).mm(&net.targets(&ids).tr());
+        let expected = h.mm(&net.items(&ids).tr()) + Tensor::from_slice(&[1.5f32, 3.5, 0.0, 10.0]);
+        let gap = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert!(gap(&scores, &expected) < 1e-5);
+        let all = net.all_targets();
+        assert_eq!(all.size(), [21, 9]);
+        assert_eq!(gap(&net.targets(&ids), &all.index_select(0, &ids)), 0.0);
+        // A cold item scored from content alone loses its bias too.
+        net.zero_id_embeddings(&[7]);
+        assert_eq!(net.all_targets().get(7).abs().max().double_value(&[]), 0.0);
+        assert_eq!(tiny(false).score_width(), 8);
     }
 
     #[test]

@@ -145,6 +145,8 @@ pub struct SasRecValidParams {
     pub(crate) pre_ln: bool,
     #[serde(default)]
     pub(crate) separate_output: bool,
+    #[serde(default)]
+    pub(crate) item_bias: bool,
     pub(crate) loss: Loss,
     pub(crate) learning_rate: f64,
     #[serde(default)]
@@ -190,6 +192,7 @@ impl SasRec {
             dropout: 0.2,
             pre_ln: false,
             separate_output: false,
+            item_bias: false,
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
             lr_schedule: LrSchedule::Constant,
@@ -252,6 +255,11 @@ impl SasRecParams {
         /// parameters; gSASRec trains this way. Measured on ML-1M with the full softmax: it
         /// fits faster and overfits sooner, no better on test (docs/benchmarks.md).
         separate_output: bool);
+    setter!(/// Adds a learned score bias per item (off by default; the paper has none): an
+        /// item's score is the dot product of its vector with the history's plus its bias, so
+        /// an item's overall pull need not be written into its vector. One parameter per item;
+        /// it is saved with the model and applies to every loss and to serving.
+        item_bias: bool);
     setter!(/// The training objective.
         loss: Loss);
     setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
@@ -386,6 +394,7 @@ impl SasRecValidParams {
             pre_ln: self.pre_ln,
             feature_dim,
             separate_output: self.separate_output,
+            item_bias: self.item_bias,
         }
     }
 }

@@ -169,7 +169,9 @@ impl SasRecModel {
             let seq = Tensor::from_slice(&flat)
                 .view([inputs.len() as i64, len as i64])
                 .to_device(device);
-            let h = self.net.forward_t(&seq, false).select(1, len as i64 - 1);
+            let h = self
+                .net
+                .queries(self.net.forward_t(&seq, false).select(1, len as i64 - 1));
             h.mm(&self.net.all_targets().tr())
                 .to_kind(Kind::Float)
                 .to_device(tch::Device::Cpu)

@@ -75,10 +75,10 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
     let smoothing = params.label_smoothing;
     let device = net.vs.device();
     let (n, len) = (b.users.len() as i64, b.len as i64);
-    let d = net.config.hidden as i64;
+    let d = net.score_width();
     let seq = Tensor::from_slice(&b.seq).view([n, len]).to_device(device);
     let pos = Tensor::from_slice(&b.pos).to_device(device);
-    let h = net.forward_t(&seq, true);
+    let h = net.queries(net.forward_t(&seq, true));
     // Only real positions produce a loss.
     let idx = pos.ne(0).nonzero().squeeze_dim(1);
     let hr = h.view([-1, d]).index_select(0, &idx);

@@ -156,25 +156,20 @@ fn early_stopping_keeps_the_best_validated_weights() {
     );
 }
 
-#[test]
-fn separate_output_tables_learn_save_and_load() {
+/// A model with an extra part (`key` in its saved description) learns the planted successor
+/// under full ranking, and save -> load gives identical scores; a description that asks for
+/// the part when the weights lack it is an error.
+fn extra_part_learns_saves_and_loads(params: SasRecParams, key: &str) {
     let data = planted(300, 4);
-    let (model, _) = small()
-        .separate_output(true)
-        .loss(Loss::FullSoftmax)
-        .check()
-        .expect("valid")
-        .fit(&data)
-        .expect("trains");
-    assert!(model.config().separate_output);
+    let (model, _) = params.check().expect("valid").fit(&data).expect("trains");
     let full = model
         .evaluate(&data.test, &EvalParams::full())
         .expect("evaluates")
         .full
         .expect("full ranking");
-    assert!(full.hr > 0.6, "full HR@10 {}", full.hr);
+    assert!(full.hr > 0.6, "{key}: full HR@10 {}", full.hr);
 
-    let dir = std::env::temp_dir().join(format!("groundrec-sasrec-sep-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("groundrec-sasrec-{key}-{}", std::process::id()));
     model.save(&dir).expect("saves");
     let loaded = SasRecModel::load(&dir).expect("loads");
     let histories: Vec<Vec<u32>> = data.test.iter().map(|c| c.input.clone()).collect();
@@ -182,23 +177,54 @@ fn separate_output_tables_learn_save_and_load() {
         model.scores(&histories).expect("scores"),
         loaded.scores(&histories).expect("scores")
     );
-    // A description that asks for an output table the weights do not hold is an error.
     let meta = dir.join("sasrec.json");
     let text = std::fs::read_to_string(&meta).expect("meta");
-    assert!(text.contains("\"separate_output\": true"), "{text}");
+    assert!(text.contains(&format!("\"{key}\": true")), "{text}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 
-    let (_, shared) = trained();
-    shared.save(&dir).expect("saves");
+    let (_, plain) = trained();
+    plain.save(&dir).expect("saves");
     let text = std::fs::read_to_string(&meta).expect("meta");
     std::fs::write(
         &meta,
-        text.replace("\"separate_output\": false", "\"separate_output\": true"),
+        text.replace(&format!("\"{key}\": false"), &format!("\"{key}\": true")),
     )
     .expect("edit");
-    let err = SasRecModel::load(&dir).expect_err("no output table in the weights");
-    assert!(matches!(err, SasRecError::Artifact { .. }), "{err}");
+    let err = SasRecModel::load(&dir).expect_err("the weights lack the part");
+    assert!(matches!(err, SasRecError::Artifact { .. }), "{key}: {err}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn separate_output_tables_learn_save_and_load() {
+    let params = small().separate_output(true).loss(Loss::FullSoftmax);
+    extra_part_learns_saves_and_loads(params, "separate_output");
+}
+
+#[test]
+fn item_biases_learn_save_and_load() {
+    // Per-user negatives score through a batched product, the other losses through plain
+    // ones; both must carry the bias column.
+    let ssm = small()
+        .item_bias(true)
+        .loss(Loss::SampledSoftmax { negatives: 16 })
+        .negative_draw(NegativeDraw::PerUser);
+    extra_part_learns_saves_and_loads(ssm, "item_bias");
+    let data = planted(300, 5);
+    let (model, report) = small()
+        .item_bias(true)
+        .loss(Loss::Bce)
+        .check()
+        .expect("valid")
+        .fit(&data)
+        .expect("trains");
+    assert!(report.epochs.iter().all(|e| e.loss.is_finite()));
+    let full = model
+        .evaluate(&data.test, &EvalParams::full())
+        .expect("evaluates")
+        .full
+        .expect("full ranking");
+    assert!(full.hr > 0.6, "BCE with biases: full HR@10 {}", full.hr);
 }
 
 fn trained() -> (Dataset, SasRecModel) {
