@@ -258,7 +258,9 @@ impl SasRecParams {
     setter!(/// Adds a learned score bias per item (off by default; the paper has none): an
         /// item's score is the dot product of its vector with the history's plus its bias, so
         /// an item's overall pull need not be written into its vector. One parameter per item;
-        /// it is saved with the model and applies to every loss and to serving.
+        /// it is saved with the model and applies to every loss and to serving. Measured on
+        /// Amazon Games (sampled softmax, 60 epochs): the same validation curve within 0.002
+        /// and no better test (docs/benchmarks.md).
         item_bias: bool);
     setter!(/// The training objective.
         loss: Loss);
