@@ -498,7 +498,7 @@ mod tests {
         tch::no_grad(|| {
             let mut vars = net.vs.variables();
             let b = vars.get_mut("item_bias").expect("bias variable");
-            let _ = b.copy_(&(Tensor::arange(21, (Kind::Float, Device::Cpu)) * 0.5));
+            b.copy_(&(Tensor::arange(21, (Kind::Float, Device::Cpu)) * 0.5));
             let _ = b.get(0).zero_();
         });
         let h = Tensor::randn([4, 8], (Kind::Float, Device::Cpu));
