@@ -253,7 +253,8 @@ impl SasRecParams {
     setter!(/// Scores items by a separate output embedding table instead of the input item
         /// embedding (off by default: the paper shares one table). Doubles the item
         /// parameters; gSASRec trains this way. Measured on ML-1M with the full softmax: it
-        /// fits faster and overfits sooner, no better on test (docs/benchmarks.md).
+        /// fits faster and overfits sooner, no better on test; on Amazon Games (sampled
+        /// softmax) it fell behind from the first epochs (docs/benchmarks.md).
         separate_output: bool);
     setter!(/// Adds a learned score bias per item (off by default; the paper has none): an
         /// item's score is the dot product of its vector with the history's plus its bias, so
