@@ -156,18 +156,29 @@ fn early_stopping_keeps_the_best_validated_weights() {
     );
 }
 
-/// A model with an extra part (`key` in its saved description) learns the planted successor
-/// under full ranking, and save -> load gives identical scores; a description that asks for
-/// the part when the weights lack it is an error.
-fn extra_part_learns_saves_and_loads(params: SasRecParams, key: &str) {
-    let data = planted(300, 4);
-    let (model, _) = params.check().expect("valid").fit(&data).expect("trains");
+/// Trains `params` on planted data drawn with `seed` and checks that every epoch's loss is
+/// finite and that the planted successor is learned (full HR@10 above 0.6).
+fn learns_the_successor(params: SasRecParams, seed: u64, what: &str) -> (Dataset, SasRecModel) {
+    let data = planted(300, seed);
+    let (model, report) = params.check().expect("valid").fit(&data).expect("trains");
+    assert!(
+        report.epochs.iter().all(|e| e.loss.is_finite()),
+        "{what}: {report:?}"
+    );
     let full = model
         .evaluate(&data.test, &EvalParams::full())
         .expect("evaluates")
         .full
         .expect("full ranking");
-    assert!(full.hr > 0.6, "{key}: full HR@10 {}", full.hr);
+    assert!(full.hr > 0.6, "{what}: full HR@10 {}", full.hr);
+    (data, model)
+}
+
+/// A model with an extra part (`key` in its saved description) learns the planted successor
+/// under full ranking, and save -> load gives identical scores; a description that asks for
+/// the part when the weights lack it is an error.
+fn extra_part_learns_saves_and_loads(params: SasRecParams, key: &str) {
+    let (data, model) = learns_the_successor(params, 4, key);
 
     let dir = std::env::temp_dir().join(format!("groundrec-sasrec-{key}-{}", std::process::id()));
     model.save(&dir).expect("saves");
@@ -210,21 +221,8 @@ fn item_biases_learn_save_and_load() {
         .loss(Loss::SampledSoftmax { negatives: 16 })
         .negative_draw(NegativeDraw::PerUser);
     extra_part_learns_saves_and_loads(ssm, "item_bias");
-    let data = planted(300, 5);
-    let (model, report) = small()
-        .item_bias(true)
-        .loss(Loss::Bce)
-        .check()
-        .expect("valid")
-        .fit(&data)
-        .expect("trains");
-    assert!(report.epochs.iter().all(|e| e.loss.is_finite()));
-    let full = model
-        .evaluate(&data.test, &EvalParams::full())
-        .expect("evaluates")
-        .full
-        .expect("full ranking");
-    assert!(full.hr > 0.6, "BCE with biases: full HR@10 {}", full.hr);
+    let bce = small().item_bias(true).loss(Loss::Bce);
+    learns_the_successor(bce, 5, "BCE with biases");
 }
 
 fn trained() -> (Dataset, SasRecModel) {
