@@ -362,8 +362,10 @@ fn main() {
     // Epoch lines go to stderr as training runs.
     let (model, report) = params.fit(&data).expect("training");
     let t = Instant::now();
+    // The test and the gap tests share one protocol, so their figures compare.
+    let test_params = EvalParams::paper_and_full().seed(seed + 1);
     let test = model
-        .evaluate(&data.test, &EvalParams::paper_and_full().seed(seed + 1))
+        .evaluate(&data.test, &test_params)
         .expect("evaluation");
     let eval_s = t.elapsed().as_secs_f64();
     eprintln!("test: {test}");
@@ -373,7 +375,7 @@ fn main() {
         .filter(|(_, cases)| !cases.is_empty())
         .map(|(name, cases)| {
             let e = model
-                .evaluate(cases, &EvalParams::paper_and_full().seed(seed + 1))
+                .evaluate(cases, &test_params)
                 .expect("evaluation");
             eprintln!("gap test, {name}: {e}");
             let m = |x: Option<groundrec_sasrec::RankMetrics>| x.map(|m| [m.hr, m.ndcg]);
