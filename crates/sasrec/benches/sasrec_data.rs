@@ -8,8 +8,9 @@
 //!     [--patience 0] [--select full|sampled] [--threads 2] [--seed 42] [--batch-size 128] \
 //!     [--lr 1e-3] [--schedule constant|cosine] [--hidden 50] [--blocks 2] [--heads 1] \
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
-//!     [--pre-ln] [--separate-output] [--item-bias] [--per-user | --per-position] [--windows] [--l2 0] \
-//!     [--bce 0] [--ema 0] [--smoothing 0] [--buckets 0] [--train-valid]
+//!     [--pre-ln] [--no-attn-out-dropout] [--separate-output] [--item-bias] \
+//!     [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] [--smoothing 0] \
+//!     [--buckets 0] [--train-valid]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -38,6 +39,7 @@ struct Args(HashMap<String, String>);
 /// Options that take no value.
 const FLAGS: &[&str] = &[
     "pre-ln",
+    "no-attn-out-dropout",
     "separate-output",
     "item-bias",
     "per-user",
@@ -328,6 +330,7 @@ fn main() {
         .pre_ln(args.get("pre-ln", false))
         .separate_output(args.get("separate-output", false))
         .item_bias(args.get("item-bias", false))
+        .attention_output_dropout(!args.get("no-attn-out-dropout", false))
         .length_buckets(args.get("buckets", 0usize))
         .negative_draw(draw)
         .history_windows(args.get("windows", false))

@@ -38,6 +38,17 @@ pub struct ModelConfig {
     /// model hold an item's overall pull apart from the match of its vector with the history.
     #[serde(default)]
     pub item_bias: bool,
+    /// Dropout on each attention output before its residual add, as the paper's text writes
+    /// its blocks (`x + Dropout(Attention(LN(x)))`). The authors' code, whose figures the
+    /// paper reports, drops out only the attention weights; `false` follows the code. Either
+    /// way the attention weights get dropout. Training only: it does not change scores.
+    #[serde(default = "yes")]
+    pub attention_output_dropout: bool,
+}
+
+/// Serde default of flags that were always on before they became settings.
+pub(crate) fn yes() -> bool {
+    true
 }
 
 impl ModelConfig {
@@ -54,6 +65,7 @@ impl ModelConfig {
             feature_dim: 0,
             separate_output: false,
             item_bias: false,
+            attention_output_dropout: true,
         }
     }
 
@@ -356,25 +368,36 @@ impl Network {
         for b in &self.blocks {
             if self.config.pre_ln {
                 let h = b.ln_attn.forward(&x);
-                x = &x
-                    + self
-                        .attention(b, &h, &h, &keep, train)
-                        .dropout(self.config.dropout, train);
+                x = &x + self.attention_out(b, &h, &h, &keep, train);
                 let h = b.ln_ff.forward(&x);
                 x = &x + self.feed_forward(b, &h, train);
             } else {
                 // The paper's layout: queries from LN(x), keys and values from x, residual on LN(x).
                 let q = b.ln_attn.forward(&x);
-                x = &q
-                    + self
-                        .attention(b, &q, &x, &keep, train)
-                        .dropout(self.config.dropout, train);
+                x = &q + self.attention_out(b, &q, &x, &keep, train);
                 let h = b.ln_ff.forward(&x);
                 x = &h + self.feed_forward(b, &h, train);
             }
             x *= &real;
         }
         self.final_ln.forward(&x)
+    }
+
+    /// The attention output as the residual adds it (with dropout if configured).
+    fn attention_out(
+        &self,
+        b: &Block,
+        q_in: &Tensor,
+        kv_in: &Tensor,
+        keep: &Tensor,
+        train: bool,
+    ) -> Tensor {
+        let a = self.attention(b, q_in, kv_in, keep, train);
+        if self.config.attention_output_dropout {
+            a.dropout(self.config.dropout, train)
+        } else {
+            a
+        }
     }
 
     fn feed_forward(&self, b: &Block, x: &Tensor, train: bool) -> Tensor {
@@ -399,6 +422,7 @@ mod tests {
             feature_dim: 0,
             separate_output: false,
             item_bias: false,
+            attention_output_dropout: true,
         }
     }
 
@@ -485,6 +509,39 @@ mod tests {
         assert_eq!(all.get(0).abs().max().double_value(&[]), 0.0, "padding row");
         let ids = Tensor::from_slice(&[3i64, 7]);
         assert_eq!(diff(&net.targets(&ids), &all.index_select(0, &ids)), 0.0);
+    }
+
+    #[test]
+    fn attention_output_dropout_changes_training_passes_only() {
+        let seqs = Tensor::from_slice(&[0i64, 3, 5, 7, 2, 9]).view([1, 6]);
+        let diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        for pre_ln in [false, true] {
+            let with = tiny(pre_ln);
+            let cfg = ModelConfig {
+                attention_output_dropout: false,
+                ..config(pre_ln)
+            };
+            let without = Network::new(&cfg, 3, Device::Cpu).expect("valid config");
+            let eval = |n: &Network| tch::no_grad(|| n.forward_t(&seqs, false));
+            assert_eq!(
+                diff(&eval(&with), &eval(&without)),
+                0.0,
+                "same weights, no dropout"
+            );
+            let train = |n: &Network| {
+                tch::manual_seed(11);
+                tch::no_grad(|| n.forward_t(&seqs, true))
+            };
+            assert_eq!(
+                diff(&train(&without), &train(&without)),
+                0.0,
+                "seeded masks"
+            );
+            assert!(
+                diff(&train(&with), &train(&without)) > 1e-4,
+                "pre_ln {pre_ln}: the extra dropout must change a training pass"
+            );
+        }
     }
 
     #[test]

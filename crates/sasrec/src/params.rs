@@ -147,6 +147,8 @@ pub struct SasRecValidParams {
     pub(crate) separate_output: bool,
     #[serde(default)]
     pub(crate) item_bias: bool,
+    #[serde(default = "crate::model::yes")]
+    pub(crate) attention_output_dropout: bool,
     pub(crate) loss: Loss,
     pub(crate) learning_rate: f64,
     #[serde(default)]
@@ -193,6 +195,7 @@ impl SasRec {
             pre_ln: false,
             separate_output: false,
             item_bias: false,
+            attention_output_dropout: true,
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
             lr_schedule: LrSchedule::Constant,
@@ -263,6 +266,11 @@ impl SasRecParams {
         /// Amazon Games (sampled softmax, 60 epochs): the same validation curve within 0.002
         /// and no better test (docs/benchmarks.md).
         item_bias: bool);
+    setter!(/// Dropout on each attention output before its residual add (on by default), as the
+        /// paper's text writes its blocks: `x + Dropout(Attention(LN(x)))`. The authors' code,
+        /// whose figures the paper reports, drops out only the attention weights: `false`
+        /// follows the code. The attention weights get dropout either way.
+        attention_output_dropout: bool);
     setter!(/// The training objective.
         loss: Loss);
     setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
@@ -398,6 +406,7 @@ impl SasRecValidParams {
             feature_dim,
             separate_output: self.separate_output,
             item_bias: self.item_bias,
+            attention_output_dropout: self.attention_output_dropout,
         }
     }
 }
