@@ -42,6 +42,8 @@ pub struct ModelConfig {
     /// its blocks (`x + Dropout(Attention(LN(x)))`). The authors' code, whose figures the
     /// paper reports, drops out only the attention weights; `false` follows the code. Either
     /// way the attention weights get dropout. Training only: it does not change scores.
+    /// Configurations saved before this field existed read back with it on, as they were
+    /// trained.
     #[serde(default = "yes")]
     pub attention_output_dropout: bool,
 }
@@ -65,7 +67,7 @@ impl ModelConfig {
             feature_dim: 0,
             separate_output: false,
             item_bias: false,
-            attention_output_dropout: true,
+            attention_output_dropout: false,
         }
     }
 
