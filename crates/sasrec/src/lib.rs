@@ -8,8 +8,7 @@
 //!   or pre-LN; dropout on attention weights, and on attention outputs only if asked:
 //!   [`SasRecParams::attention_output_dropout`]), padding masked, scores by the shared item
 //!   embedding or a separate output table ([`SasRecParams::separate_output`]), optionally
-//!   plus a learned bias per item
-//!   ([`SasRecParams::item_bias`]). Optional frozen item features
+//!   plus a learned bias per item ([`SasRecParams::item_bias`]). Optional frozen item features
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
 //! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
 //!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
