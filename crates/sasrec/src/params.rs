@@ -302,9 +302,10 @@ impl SasRecParams {
     setter!(/// L2 penalty on the item embedding table (on both tables with
         /// [`SasRecParams::separate_output`]); 0 by default, as in the paper's runs. Measured
         /// on Amazon Games (sampled softmax, weight averaging, 60 epochs, four paired seeds):
-        /// 1e-4 lifts validation NDCG@10 by 0.004–0.008 and test HR@10 by 0.0015 on average,
-        /// and shrinks rare items out of the top 10s (coverage@10 0.26 → 0.16); 1e-3 learns
-        /// far more slowly (docs/benchmarks.md).
+        /// with dropout on attention outputs, 1e-4 lifted validation NDCG@10 by 0.004–0.008
+        /// and test HR@10 by 0.0015 on average; with the default layout (two paired seeds) it
+        /// cost 0.003–0.004 test HR@10. Either way it shrinks rare items out of the top 10s
+        /// (coverage@10 0.26 → 0.17); 1e-3 learns far more slowly (docs/benchmarks.md).
         l2_emb: f64);
     setter!(/// Adds this weight times the paper's BCE (one negative per position, drawn uniformly
         /// outside the user's items) to a multi-negative or full-softmax loss (0, the default:
