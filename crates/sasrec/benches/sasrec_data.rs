@@ -10,7 +10,7 @@
 //!     [--maxlen (50 video / 200 ml1m)] [--dropout (0.5 / 0.2)] \
 //!     [--pre-ln] [--attn-out-dropout] [--separate-output] [--item-bias] \
 //!     [--per-user | --per-position] [--windows] [--l2 0] [--bce 0] [--ema 0] [--smoothing 0] \
-//!     [--buckets 0] [--train-valid]
+//!     [--buckets 0] [--groups 4] [--train-valid]
 //! ```
 //!
 //! Video: the paper's leave-one-out split, test input = train + validation item.
@@ -75,6 +75,7 @@ const VALUED: &[&str] = &[
     "ema",
     "smoothing",
     "buckets",
+    "groups",
 ];
 
 /// Stops the bench with a message and exit status 2 (bad command line).
@@ -344,6 +345,7 @@ fn main() {
         .item_bias(args.get("item-bias", false))
         .attention_output_dropout(attn_out_dropout)
         .length_buckets(args.get("buckets", 0usize))
+        .length_groups(args.get("groups", 4usize))
         .negative_draw(draw)
         .history_windows(args.get("windows", false))
         .l2_emb(args.get("l2", 0.0))

@@ -72,6 +72,7 @@ mod dataset;
 mod ema;
 mod error;
 mod eval;
+mod grouped;
 mod model;
 mod params;
 mod serve;

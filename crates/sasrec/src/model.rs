@@ -53,6 +53,11 @@ pub(crate) fn yes() -> bool {
     true
 }
 
+/// Serde default for counts that used to be absent, meaning one.
+pub(crate) fn one() -> usize {
+    1
+}
+
 impl ModelConfig {
     /// The paper's settings for `n_items` items.
     pub fn paper(n_items: usize) -> Self {

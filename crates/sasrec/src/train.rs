@@ -78,7 +78,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
     let d = net.score_width();
     let seq = Tensor::from_slice(&b.seq).view([n, len]).to_device(device);
     let pos = Tensor::from_slice(&b.pos).to_device(device);
-    let h = net.queries(net.forward_t(&seq, true));
+    let h = net.queries(net.forward_grouped(&seq, params.length_groups, true));
     // Only real positions produce a loss.
     let idx = pos.ne(0).nonzero().squeeze_dim(1);
     let hr = h.view([-1, d]).index_select(0, &idx);
