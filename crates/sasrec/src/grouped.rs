@@ -7,12 +7,13 @@ use crate::model::Network;
 impl Network {
     /// Hidden states `[n, len, hidden]` of left-padded item sequences `seqs` `[n, len]`,
     /// computed as up to `groups` groups of rows of similar real length, each cut to its own
-    /// longest sequence. Real positions get what [`Network::forward_t`] gives them over the
-    /// whole batch (the model reads each row on its own); what padding positions hold has no
-    /// meaning. Attention costs the square of the length and the position-wise layers the
-    /// length, so when a batch's lengths differ this does less work than one call (with 4
-    /// groups an epoch took 1.8x less time on ML-1M at length 200, where the histories fill
-    /// about half of that length on average, docs/benchmarks.md).
+    /// longest sequence (neighbouring groups that would be cut to the same length run as one).
+    /// Real positions get what [`Network::forward_t`] gives them over the whole batch (the
+    /// model reads each row on its own); what padding positions hold has no meaning.
+    /// Attention costs the square of the length and the position-wise layers the length, so
+    /// when a batch's lengths differ this does less work than one call (with 4 groups an epoch
+    /// took 1.8x less time on ML-1M at length 200, where the histories fill about half of that
+    /// length on average, docs/benchmarks.md).
     pub(crate) fn forward_grouped(&self, seqs: &Tensor, groups: usize, train: bool) -> Tensor {
         let (n, len) = seqs.size2().unwrap_or((0, 0));
         if groups <= 1 || n < 2 {
@@ -26,16 +27,28 @@ impl Network {
         let lens = Vec::<i64>::try_from(&lens).unwrap_or_else(|_| vec![len; n as usize]);
         let mut order: Vec<i64> = (0..n).collect();
         order.sort_by_key(|&r| lens[r as usize]);
+        // Group ends in the sorted order; neighbours cut to the same length run as one group.
         let per_group = order.len().div_ceil(groups);
-        let outs: Vec<Tensor> = order
-            .chunks(per_group)
-            .map(|rows| {
-                let m = rows
-                    .iter()
-                    .map(|&r| lens[r as usize])
-                    .max()
-                    .unwrap_or(len)
-                    .clamp(1, len);
+        let cut = |end: usize| lens[order[end - 1] as usize].clamp(1, len);
+        let mut ends: Vec<usize> = (1..=groups)
+            .map(|g| (g * per_group).min(order.len()))
+            .collect();
+        ends.dedup();
+        let ends: Vec<usize> = ends
+            .iter()
+            .zip(ends.iter().skip(1).map(Some).chain([None]))
+            .filter(|(&e, next)| next.is_none_or(|&n| cut(n) != cut(e)))
+            .map(|(&e, _)| e)
+            .collect();
+        if ends.len() == 1 && cut(order.len()) == len {
+            return self.forward_t(seqs, train);
+        }
+        let mut start = 0;
+        let outs: Vec<Tensor> = ends
+            .iter()
+            .map(|&end| {
+                let (rows, m) = (&order[start..end], cut(end));
+                start = end;
                 let idx = Tensor::from_slice(rows).to_device(device);
                 let h = self.forward_t(&seqs.index_select(0, &idx).narrow(1, len - m, m), train);
                 if m < len {
