@@ -30,16 +30,14 @@ impl Network {
         // Group ends in the sorted order; neighbours cut to the same length run as one group.
         let per_group = order.len().div_ceil(groups);
         let cut = |end: usize| lens[order[end - 1] as usize].clamp(1, len);
-        let mut ends: Vec<usize> = (1..=groups)
-            .map(|g| (g * per_group).min(order.len()))
-            .collect();
-        ends.dedup();
-        let ends: Vec<usize> = ends
-            .iter()
-            .zip(ends.iter().skip(1).map(Some).chain([None]))
-            .filter(|(&e, next)| next.is_none_or(|&n| cut(n) != cut(e)))
-            .map(|(&e, _)| e)
-            .collect();
+        let mut ends: Vec<usize> = Vec::with_capacity(groups);
+        for g in 1..=groups {
+            let end = (g * per_group).min(order.len());
+            match ends.last_mut() {
+                Some(last) if cut(*last) == cut(end) => *last = end,
+                _ => ends.push(end),
+            }
+        }
         if ends.len() == 1 && cut(order.len()) == len {
             return self.forward_t(seqs, train);
         }

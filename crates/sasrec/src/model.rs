@@ -53,11 +53,6 @@ pub(crate) fn yes() -> bool {
     true
 }
 
-/// Serde default for counts that used to be absent, meaning one.
-pub(crate) fn one() -> usize {
-    1
-}
-
 impl ModelConfig {
     /// The paper's settings for `n_items` items.
     pub fn paper(n_items: usize) -> Self {

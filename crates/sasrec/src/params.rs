@@ -156,7 +156,7 @@ pub struct SasRecValidParams {
     pub(crate) batch_size: usize,
     #[serde(default)]
     pub(crate) length_buckets: usize,
-    #[serde(default = "crate::model::one")]
+    #[serde(default = "one")]
     pub(crate) length_groups: usize,
     #[serde(default)]
     pub(crate) negative_draw: NegativeDraw,
@@ -177,6 +177,11 @@ pub struct SasRecValidParams {
     pub(crate) quiet: bool,
 }
 
+/// Serde default of `length_groups` in settings saved before it existed: each batch ran whole.
+fn one() -> usize {
+    1
+}
+
 /// Entry point: `SasRec::params()` (sensible defaults) or `SasRec::paper()` (the paper's
 /// Amazon settings).
 #[derive(Debug, Clone, Copy)]
@@ -185,8 +190,8 @@ pub struct SasRec;
 impl SasRec {
     /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
     /// with 256 negatives shared per batch ([`NegativeDraw::PerBatch`]), learning rate 1e-3,
-    /// batch 128 (plain shuffled batches, each run as 4 length groups), 100 epochs with early stopping on full-ranking
-    /// validation NDCG@10, seed 42, 2 threads, CPU.
+    /// batch 128 (plain shuffled batches, each run as 4 length groups), 100 epochs with early
+    /// stopping on full-ranking validation NDCG@10, seed 42, 2 threads, CPU.
     pub fn params() -> SasRecParams {
         SasRecParams(SasRecValidParams {
             hidden: 64,
