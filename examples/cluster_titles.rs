@@ -5,11 +5,13 @@
 //! cargo run --release --example cluster_titles
 //! ```
 
+mod common;
+
 use groundrec::embed::{Embedder, HashingEmbedder};
 use groundrec::kmeans::{choose_k, KMeans, Metric};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (catalog, _) = groundrec::demo_catalog()?;
+    let catalog = common::demo_catalog()?;
     let titles: Vec<&str> = catalog.items().iter().map(|i| i.title.as_str()).collect();
     let x = HashingEmbedder::new(512)?.embed(&titles)?;
     let params = KMeans::params(2).metric(Metric::Cosine).seed(1).n_init(3);

@@ -5,7 +5,7 @@
 //! cargo run --example fair_playlist
 //! ```
 
-use groundrec::shuffle::{metrics, spread, FairRanker, SpreadParams};
+use groundrec::shuffle::{metrics, spread, FairRanker, SpreadValidParams};
 
 fn main() -> Result<(), groundrec::shuffle::ShuffleError> {
     let lectures: Vec<(&str, &str)> = [
@@ -20,7 +20,7 @@ fn main() -> Result<(), groundrec::shuffle::ShuffleError> {
     ]
     .into_iter()
     .collect();
-    let playlist = spread(lectures.clone(), |l| l.0, SpreadParams::default(), 7);
+    let playlist = spread(lectures.clone(), |l| l.0, SpreadValidParams::default(), 7);
     println!("spread playlist:");
     for (subject, title) in &playlist {
         println!("  {subject:<15} {title}");
@@ -35,7 +35,7 @@ fn main() -> Result<(), groundrec::shuffle::ShuffleError> {
         .into_iter()
         .zip([0.95, 0.93, 0.9, 0.88, 0.7, 0.6, 0.5, 0.4])
         .collect();
-    let ranker = FairRanker::new().window(4, 2)?;
+    let ranker = FairRanker::params().window(4, 2).check()?;
     let fair = ranker.rerank(scored, |s| s.1, |s| s.0 .0)?;
     println!("\nre-ranked (at most 2 of a subject in any 4 slots):");
     for ((subject, title), score) in &fair.items {

@@ -36,8 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         AutoCandidates::new(NgramCandidates::new(1, 2)?, Some(korean)),
         KeywordParams::default()
             .top_n(5)
-            .diversity(Diversity::Mmr { diversity: 0.5 }),
-    )?;
+            .diversity(Diversity::Mmr { diversity: 0.5 })
+            .check()?,
+    );
     for (doc, kws) in DOCS.iter().zip(extractor.extract(DOCS)?) {
         println!("{doc}");
         let shown: Vec<String> = kws

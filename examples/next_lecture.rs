@@ -1,22 +1,33 @@
-//! groundrec-sasrec on its own: train on simulated learners' sequences (`user item` pairs),
-//! evaluate under both protocols, recommend for a new history, save and load.
+//! groundrec-sasrec on its own: train on simulated learners' sequences (built in memory with
+//! `Dataset::from_sequences`), evaluate under both protocols, recommend for a new history,
+//! save and load.
 //!
 //! ```text
 //! cargo run --release --example next_lecture
 //! ```
 
-use groundrec::sasrec::{Dataset, EvalParams, SasRec, SasRecModel, Sequences};
-use groundrec::{demo_catalog, simulate_learners, DemoLearners};
+mod common;
+
+use std::collections::BTreeMap;
+
+use groundrec::sasrec::{Dataset, EvalParams, ItemIdx, SasRec, SasRecModel, Split};
+use groundrec::{simulate_learners, DemoLearners};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (catalog, _) = demo_catalog()?;
+    let catalog = common::demo_catalog()?;
     let log = simulate_learners(&catalog, &DemoLearners::default());
-    let pairs: String = log
-        .events
-        .iter()
-        .map(|e| format!("{} {}\n", e.user, e.item))
-        .collect();
-    let data = Dataset::leave_one_out(&Sequences::read_pairs(pairs.as_bytes())?);
+    // One sequence per learner, items as catalogue positions.
+    let mut by_user: BTreeMap<&str, Vec<ItemIdx>> = BTreeMap::new();
+    for e in &log.events {
+        if let Some(p) = catalog.position(&e.item) {
+            by_user
+                .entry(&e.user)
+                .or_default()
+                .push(ItemIdx::new(p as u32));
+        }
+    }
+    let ids = catalog.items().iter().map(|i| i.id.clone()).collect();
+    let data = Dataset::from_sequences(ids, by_user.into_values().collect(), Split::LeaveOneOut)?;
     let (model, report) = SasRec::params().hidden(32).epochs(40).check()?.fit(&data)?;
     println!(
         "kept epoch {} of {}",
@@ -31,13 +42,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let title = catalog.get(&r.item).map_or("", |i| i.title.as_str());
         println!("  {} {:<40} {:.2}", r.item, title, r.score);
     }
-    let dir = std::env::temp_dir().join("groundrec-next-lecture");
-    model.save(&dir)?;
-    let loaded = SasRecModel::load(&dir)?;
+    let path = std::env::temp_dir().join("groundrec-next-lecture.sasrec.safetensors");
+    model.save(&path)?;
+    let loaded = SasRecModel::load(&path)?;
     assert_eq!(
         model.recommend(&["L001"], 5)?,
         loaded.recommend(&["L001"], 5)?
     );
-    println!("saved to {} and loaded: same lists", dir.display());
+    println!("saved to {} and loaded: same lists", path.display());
     Ok(())
 }

@@ -1,39 +1,50 @@
 //! The README's main job: fit the whole pipeline on the demo data (bilingual lecture catalogue
-//! and simulated learners), print lists for a few learners with their keywords and clusters,
-//! the report's key figures, then save, load and check the lists are unchanged.
+//! and simulated learners), print lists for a few learners with their keywords, clusters and
+//! reasons, a filtered list, similar lectures, a lecture added after the fit, the report's key
+//! figures, then save, load and check the lists are unchanged.
 //!
 //! ```text
 //! scripts/demo pipeline        # installs models if missing, then runs this example
 //! cargo run --release --example pipeline -- [--models DIR] [--learners 800] [--epochs 60]
-//!     [--hashing] [--quiet] [--save DIR] [--report-json FILE]
+//!     [--hashing] [--quiet] [--save DIR] [--report-json FILE] [--threads 2]
 //! ```
 //!
 //! With `--hashing` no model is needed (feature hashing instead of multilingual-e5-small).
 
-use std::path::PathBuf;
+mod common;
 
+use common::{arg, flag, root, Bars};
 use groundrec::sasrec::SasRec;
-use groundrec::{demo_catalog, simulate_learners, DemoLearners, FittedPipeline, Pipeline};
+use groundrec::{
+    simulate_learners, DemoLearners, FittedPipeline, Item, Pipeline, RecommendList,
+    RecommendOptions,
+};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn flag(name: &str) -> bool {
-    std::env::args().any(|a| a == name)
+fn show(list: &RecommendList) {
+    if let Some(why) = list.empty {
+        println!("    (empty: {why:?})");
+    }
+    for r in &list.items {
+        println!(
+            "    {} {:<44} cluster {:>2}  {:>6.2}  {:<12} [{}]",
+            r.item,
+            r.title,
+            r.cluster,
+            r.score,
+            format!("{:?}", r.reason),
+            r.keywords.join(", ")
+        );
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let models = arg("--models").map_or_else(|| root.join("models"), PathBuf::from);
+    let models = arg("--models").map_or_else(|| root().join("models"), Into::into);
     let learners: usize = arg("--learners").map_or(Ok(800), |s| s.parse())?;
     let epochs: usize = arg("--epochs").map_or(Ok(60), |s| s.parse())?;
-    let quiet = flag("--quiet");
+    let threads: usize = arg("--threads").map_or(Ok(2), |s| s.parse())?;
+    groundrec::set_threads(threads)?;
 
-    let (catalog, catalog_report) = demo_catalog()?;
+    let catalog = common::demo_catalog()?;
     let log = simulate_learners(
         &catalog,
         &DemoLearners {
@@ -42,26 +53,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     );
     println!(
-        "catalogue: {catalog_report}; events: {} from {learners} simulated learners; {} new lectures without events",
+        "catalogue: {} lectures; events: {} from {learners} simulated learners; {} new lectures without events",
+        catalog.len(),
         log.events.len(),
         log.new_items.len()
     );
 
-    let mut builder = Pipeline::builder()
-        .sasrec(SasRec::params().epochs(epochs))
-        .quiet(quiet);
-    builder = if flag("--hashing") {
-        builder.hashing(256)
+    let mut params = Pipeline::builder().sasrec(SasRec::params().epochs(epochs));
+    params = if flag("--hashing") {
+        params.hashing(256)
     } else {
-        builder
+        params
             .model(models.join("multilingual-e5-small"), "query: ")
             .korean_dictionary(models.join("ko-dic"))
     };
-    let (fitted, report) = builder.build()?.fit(&catalog, &log.events)?;
+    let bars = Bars::default();
+    let observer: &dyn groundrec::Observer = if flag("--quiet") { &() } else { &bars };
+    let (mut fitted, report) = params
+        .check()?
+        .fit_observed(&catalog, &log.events, observer)?;
 
     // A few learners: their last lectures and what comes next.
     let mut users: Vec<&str> = log.events.iter().map(|e| e.user.as_str()).collect();
     users.dedup();
+    let ten = RecommendOptions::new(8);
     for user in users.iter().take(3) {
         let history: Vec<&str> = log
             .events
@@ -75,21 +90,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("    {id} {title}");
         }
         println!("  recommended:");
-        for r in fitted.recommend(&history, 8)? {
-            println!(
-                "    {} {:<44} cluster {:>2}  {:>6.2}  [{}]",
-                r.item,
-                r.title,
-                r.cluster,
-                r.score,
-                r.keywords.join(", ")
-            );
-        }
+        show(&fitted.recommend(&history, &ten)?);
     }
-    println!("\nnew learner (no history):");
-    for r in fitted.recommend(&[], 6)? {
-        println!("    {} {:<44} cluster {:>2}", r.item, r.title, r.cluster);
-    }
+    let history: Vec<&str> = log.events.iter().take(5).map(|e| e.item.as_str()).collect();
+    println!("\nthe first learner, Korean lectures only:");
+    show(&fitted.recommend(&history, &RecommendOptions::new(5).languages(["ko"]))?);
+    println!("\nnew learner (no history), Music only:");
+    show(&fitted.recommend(&[], &RecommendOptions::new(5).categories(["Music"]))?);
+    println!("\nlectures like L001 ({}):", catalog.items()[0].title);
+    show(&fitted.similar("L001", &RecommendOptions::new(5))?);
+
+    // A lecture published after the fit: recommendable at once, by its content.
+    let fresh = Item::new(
+        "L900",
+        "Fractions and ratios in recipes",
+        "Using fractions, ratios and proportions to scale a recipe up or down.",
+    )
+    .with_category("Mathematics")
+    .with_language("en");
+    let upserted = fitted.upsert_items(&[fresh])?;
+    println!("\nadded {:?}; lectures like it:", upserted.added);
+    show(&fitted.similar("L900", &RecommendOptions::new(5))?);
 
     println!("\n{report}");
     if let Some(path) = arg("--report-json") {
@@ -98,13 +119,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Save, load, and check that the lists are the same.
-    let dir = arg("--save").map_or_else(|| root.join("target/demo-pipeline"), PathBuf::from);
+    let dir = arg("--save").map_or_else(|| root().join("target/demo-pipeline"), Into::into);
     fitted.save(&dir)?;
     let loaded = FittedPipeline::load(&dir)?;
-    let history: Vec<&str> = log.events.iter().take(5).map(|e| e.item.as_str()).collect();
     assert_eq!(
-        fitted.recommend(&history, 10)?,
-        loaded.recommend(&history, 10)?
+        fitted.recommend(&history, &ten)?,
+        loaded.recommend(&history, &ten)?
     );
     println!("saved to {} and loaded back: same lists", dir.display());
     Ok(())

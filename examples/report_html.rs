@@ -8,17 +8,13 @@
 //! cargo run --release --example report_html      # fits a quick demo pipeline first (hashing)
 //! ```
 
+mod common;
+
 use std::fmt::Write as _;
 
+use common::arg;
 use groundrec::sasrec::SasRec;
-use groundrec::{demo_catalog, simulate_learners, DemoLearners, Pipeline, Report};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+use groundrec::{simulate_learners, DemoLearners, Pipeline, Report};
 
 const W: f64 = 560.0;
 const H: f64 = 240.0;
@@ -251,12 +247,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report: Report = match arg("--report") {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
         None => {
-            let (catalog, _) = demo_catalog()?;
+            let catalog = common::demo_catalog()?;
             let log = simulate_learners(&catalog, &DemoLearners::default());
             let pipeline = Pipeline::builder()
                 .hashing(256)
                 .sasrec(SasRec::params().epochs(30))
-                .build()?;
+                .check()?;
             pipeline.fit(&catalog, &log.events)?.1
         }
     };

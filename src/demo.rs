@@ -1,5 +1,6 @@
-//! Demo data shipped with the crate: a bilingual lecture catalogue and a seeded simulation of
-//! learners, so that the pipeline has real signal to learn.
+//! A seeded simulation of learners on a catalogue shaped like the repository's demo one
+//! (`data/demo/catalog.jsonl`: bilingual lectures in courses), so that the pipeline has real
+//! signal to learn. The catalogue itself is a data file, not part of the library.
 
 use std::collections::BTreeMap;
 
@@ -8,18 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Catalog, DataReport, Event};
-use crate::error::Result;
-
-const CATALOG: &str = include_str!("../data/demo/catalog.jsonl");
-
-/// The demo catalogue: 288 lectures in twelve subjects, three levels each, in Korean, English
-/// or both (written for this project; `scripts/make_demo_catalog.py` generates the file).
-/// Every item has `category`, `teacher`, `language` and the extra fields `level`, `course`
-/// and `lesson`.
-pub fn demo_catalog() -> Result<(Catalog, DataReport)> {
-    Catalog::read_jsonl(CATALOG.as_bytes())
-}
+use crate::catalog::Catalog;
+use crate::events::Event;
 
 /// Settings of the learner simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -199,9 +190,17 @@ pub fn simulate_learners(catalog: &Catalog, settings: &DemoLearners) -> DemoEven
 mod tests {
     use super::*;
 
+    /// The repository's demo catalogue (`data/demo/catalog.jsonl`, which
+    /// `scripts/make_demo_catalog.py` generates).
+    pub(crate) fn demo_catalog() -> (Catalog, crate::DataReport) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/catalog.jsonl");
+        let f = std::fs::File::open(path).expect("the demo catalogue is in the repository");
+        Catalog::read_jsonl(std::io::BufReader::new(f)).expect("it is valid")
+    }
+
     #[test]
     fn the_demo_catalogue_is_bilingual_and_complete() {
-        let (c, r) = demo_catalog().expect("ships valid");
+        let (c, r) = demo_catalog();
         assert_eq!((c.len(), r.dropped.len()), (288, 0));
         let hangul = |s: &str| s.chars().any(|ch| ('\u{AC00}'..='\u{D7A3}').contains(&ch));
         let ko = c.items().iter().filter(|i| hangul(&i.title)).count();
@@ -210,7 +209,7 @@ mod tests {
 
     #[test]
     fn simulation_is_seeded_and_skips_new_items() {
-        let (c, _) = demo_catalog().expect("ships valid");
+        let (c, _) = demo_catalog();
         let s = DemoLearners {
             learners: 50,
             ..Default::default()

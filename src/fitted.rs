@@ -1,93 +1,222 @@
-//! A fitted pipeline: recommendations with fair re-ranking, and atomic save/load.
+//! A fitted pipeline: its parts, and a catalogue that changes while it serves (items added,
+//! changed and retired without retraining).
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
+use groundrec_embed::{normalize_rows, Embedder};
+use groundrec_keywords::{
+    AutoCandidates, KeywordExtractor, KoreanAnalyzer, KoreanNounCandidates, NgramCandidates,
+};
 use groundrec_kmeans::KMeansModel;
-use groundrec_sasrec::{fnv1a64, SasRecModel, Source};
-use groundrec_shuffle::FairRanker;
-use ndarray::Array2;
+use groundrec_sasrec::SasRecModel;
+use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Catalog;
-use crate::error::{io_err, GroundrecError, Result};
-use crate::pipeline::PipelineConfig;
+use crate::catalog::{Catalog, Item};
+use crate::error::{GroundrecError, Result};
+use crate::params::{keyword_source, EmbedderSpec, PipelineConfig};
 
-/// Version of the artifact folder layout this build writes and reads.
-pub const PIPELINE_FORMAT_VERSION: u32 = 1;
-const FORMAT: &str = "groundrec-pipeline";
+/// Texts every fit embeds to recognise its embedder later.
+const PROBES: [&str; 3] = [
+    "groundrec embedder probe",
+    "분수의 덧셈과 뺄셈",
+    "Linear equations with one unknown",
+];
 
-/// One recommended item.
+/// Lowest cosine between a probe's saved and fresh vectors for "the same embedder" (int8 or
+/// bf16 kernels of one model stay above 0.99; different models are far below).
+const SAME_EMBEDDER: f32 = 0.98;
+
+/// What identifies an embedder: its width and its unit vectors of [`PROBES`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    /// Item id.
-    pub item: String,
-    /// Item title.
-    pub title: String,
-    /// The recommender's score (a logit; a popularity share for cold users).
-    pub score: f32,
-    /// The item's cluster.
-    pub cluster: usize,
-    /// The item's top keywords (at most three).
-    pub keywords: Vec<String>,
-    /// Whether the list came from the model or, for an empty history, from popularity.
-    pub from_history: bool,
+pub(crate) struct Fingerprint {
+    pub(crate) dim: usize,
+    pub(crate) probes: Vec<Vec<f32>>,
 }
 
-/// Everything a fitted pipeline holds.
-#[derive(Debug)]
+impl Fingerprint {
+    pub(crate) fn of(embedder: &dyn Embedder) -> Result<Self> {
+        let m = unit_rows(embedder, &PROBES)?;
+        Ok(Self {
+            dim: m.ncols(),
+            probes: m.rows().into_iter().map(|r| r.to_vec()).collect(),
+        })
+    }
+
+    /// Whether `embedder` is the one this fingerprint was taken of.
+    pub(crate) fn check(&self, embedder: &dyn Embedder) -> Result<()> {
+        if embedder.dim() != self.dim {
+            return Err(GroundrecError::EmbedderMismatch(format!(
+                "the pipeline was fitted with {}-wide embeddings, this embedder ({}) gives {}",
+                self.dim,
+                embedder.describe(),
+                embedder.dim()
+            )));
+        }
+        let fresh = unit_rows(embedder, &PROBES)?;
+        for ((text, saved), row) in PROBES.iter().zip(&self.probes).zip(fresh.rows()) {
+            let cos: f32 = saved.iter().zip(row).map(|(a, b)| a * b).sum();
+            if cos < SAME_EMBEDDER {
+                return Err(GroundrecError::EmbedderMismatch(format!(
+                    "{} embeds the probe {text:?} at cosine {cos:.3} to the fitted vector \
+                     (at least {SAME_EMBEDDER} for the same model)",
+                    embedder.describe()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `texts` embedded, checked (width, finiteness) and scaled to unit length.
+pub(crate) fn unit_rows(embedder: &dyn Embedder, texts: &[&str]) -> Result<Array2<f32>> {
+    unit_rows_observed(embedder, texts, &|_, _| {})
+}
+
+/// [`unit_rows`] with progress.
+pub(crate) fn unit_rows_observed(
+    embedder: &dyn Embedder,
+    texts: &[&str],
+    progress: &dyn Fn(usize, usize),
+) -> Result<Array2<f32>> {
+    let mut m = embedder.embed_with_progress(texts, progress)?;
+    if m.dim() != (texts.len(), embedder.dim()) {
+        return Err(GroundrecError::EmbedderOutput(format!(
+            "{} gave a {}x{} matrix for {} texts of width {}",
+            embedder.describe(),
+            m.nrows(),
+            m.ncols(),
+            texts.len(),
+            embedder.dim()
+        )));
+    }
+    if let Some(at) = m.iter().position(|v| !v.is_finite()) {
+        return Err(GroundrecError::EmbedderOutput(format!(
+            "{} gave NaN or infinite values for {:?}",
+            embedder.describe(),
+            texts[at / m.ncols().max(1)]
+        )));
+    }
+    normalize_rows(&mut m);
+    Ok(m)
+}
+
+pub(crate) type Extractor = KeywordExtractor<Arc<dyn Embedder>, AutoCandidates>;
+
+/// The keyword extractor of a configuration, over `embedder`.
+pub(crate) fn extractor(config: &PipelineConfig, embedder: Arc<dyn Embedder>) -> Result<Extractor> {
+    let korean = match &config.korean_dictionary {
+        Some(dir) => Some(KoreanNounCandidates::new(
+            Arc::new(KoreanAnalyzer::load(dir)?),
+            config.keyword_max_words.max(2),
+        )?),
+        None => None,
+    };
+    let generator = AutoCandidates::new(NgramCandidates::new(1, config.keyword_max_words)?, korean);
+    Ok(KeywordExtractor::new(
+        embedder,
+        generator,
+        config.keywords.clone(),
+    ))
+}
+
+/// Keywords (surface forms) of each item.
+pub(crate) fn item_keywords(
+    extractor: &Extractor,
+    items: &[&Item],
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<Vec<String>>> {
+    let docs: Vec<String> = items.iter().map(|i| keyword_source(i)).collect();
+    let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    Ok(extractor
+        .extract_observed(&refs, &groundrec_keywords::Seeds::None, progress)?
+        .into_iter()
+        .map(|d| d.keywords.into_iter().map(|k| k.surface).collect())
+        .collect())
+}
+
+/// Everything a fitted pipeline holds. It is `Send + Sync`: share one behind an `Arc` between
+/// request threads (reads run in parallel; [`FittedPipeline::upsert_items`] and
+/// [`FittedPipeline::retire`] take `&mut self`, so a server puts it behind an `RwLock` or swaps
+/// in a changed copy).
 pub struct FittedPipeline {
     pub(crate) config: PipelineConfig,
     pub(crate) catalog: Catalog,
     pub(crate) keywords: Vec<Vec<String>>,
     pub(crate) embeddings: Array2<f32>,
     pub(crate) kmeans: KMeansModel<f32>,
+    /// Cluster of every item (items added after the fit: their nearest centroid).
+    pub(crate) clusters: Vec<usize>,
     pub(crate) model: SasRecModel,
+    pub(crate) retired: Vec<bool>,
+    pub(crate) fingerprint: Fingerprint,
+    /// Identifies the fit (a checksum of its settings and training curve).
+    pub(crate) model_id: String,
+    /// The embedder and keyword extractor, loaded on first need.
+    pub(crate) embedder: Mutex<Option<Arc<dyn Embedder>>>,
+    pub(crate) extractor: Mutex<Option<Arc<Extractor>>>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Meta {
-    format: String,
-    version: u32,
-    config: PipelineConfig,
-    catalog: Catalog,
-    keywords: Vec<Vec<String>>,
-    embeddings_shape: (usize, usize),
-    embeddings_fnv1a64: String,
-}
-
-fn artifact(path: &Path, reason: impl Into<String>) -> GroundrecError {
-    GroundrecError::Artifact {
-        path: path.to_path_buf(),
-        reason: reason.into(),
+impl std::fmt::Debug for FittedPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FittedPipeline")
+            .field("items", &self.catalog.len())
+            .field("clusters", &self.kmeans.k())
+            .field("model_id", &self.model_id)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
+}
+
+impl Clone for FittedPipeline {
+    fn clone(&self) -> Self {
+        let lock =
+            |m: &Mutex<Option<Arc<dyn Embedder>>>| m.lock().map(|g| g.clone()).ok().flatten();
+        Self {
+            config: self.config.clone(),
+            catalog: self.catalog.clone(),
+            keywords: self.keywords.clone(),
+            embeddings: self.embeddings.clone(),
+            kmeans: self.kmeans.clone(),
+            clusters: self.clusters.clone(),
+            model: self.model.clone(),
+            retired: self.retired.clone(),
+            fingerprint: self.fingerprint.clone(),
+            model_id: self.model_id.clone(),
+            embedder: Mutex::new(lock(&self.embedder)),
+            extractor: Mutex::new(self.extractor.lock().map(|g| g.clone()).ok().flatten()),
+        }
+    }
+}
+
+/// Items prepared for [`FittedPipeline::apply_upsert`]: keywords, embeddings and clusters
+/// computed, nothing changed yet (so a server can do the slow part outside its write lock).
+#[derive(Debug, Clone)]
+pub struct PreparedItems {
+    items: Vec<Item>,
+    keywords: Vec<Vec<String>>,
+    embeddings: Array2<f32>,
+    clusters: Vec<usize>,
+    model_id: String,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpsertReport {
+    /// Ids of items that were new.
+    pub added: Vec<String>,
+    /// Ids of items that existed and were replaced (retired ones are live again).
+    pub updated: Vec<String>,
 }
 
 impl FittedPipeline {
-    pub(crate) fn new(
-        config: PipelineConfig,
-        catalog: Catalog,
-        keywords: Vec<Vec<String>>,
-        embeddings: Array2<f32>,
-        kmeans: KMeansModel<f32>,
-        model: SasRecModel,
-    ) -> Self {
-        Self {
-            config,
-            catalog,
-            keywords,
-            embeddings,
-            kmeans,
-            model,
-        }
-    }
-
     /// The settings it was fitted with.
     pub fn config(&self) -> &PipelineConfig {
         &self.config
     }
 
-    /// The catalogue.
+    /// The catalogue (items added after the fit at the end; retired items included).
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
@@ -104,7 +233,7 @@ impl FittedPipeline {
 
     /// Cluster of every item (catalogue order).
     pub fn clusters(&self) -> &[usize] {
-        self.kmeans.labels()
+        &self.clusters
     }
 
     /// The k-means model of the item embeddings.
@@ -117,221 +246,168 @@ impl FittedPipeline {
         &self.model
     }
 
-    /// The `n` next items for a history of item ids (oldest first): SASRec candidates
-    /// (`pool_factor × n`, seen items excluded) re-ranked so that no cluster takes more than
-    /// `max_per_window` of any `window` consecutive slots. An empty history gets a
-    /// diversified list of popular items; unknown ids are an error.
-    pub fn recommend(&self, history: &[&str], n: usize) -> Result<Vec<Recommendation>> {
-        let mut dense = Vec::with_capacity(history.len());
-        for id in history {
-            let p = self
-                .catalog
-                .position(id)
-                .ok_or_else(|| GroundrecError::UnknownItem((*id).to_string()))?;
-            dense.push(p as u32 + 1);
-        }
-        Ok(self.recommend_dense(&[dense], n)?.pop().unwrap_or_default())
+    /// An id of the fit: the same settings and training give the same id.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
     }
 
-    /// [`FittedPipeline::recommend`] for many histories of dense ids (catalogue position + 1).
-    pub(crate) fn recommend_dense(
-        &self,
-        histories: &[Vec<u32>],
-        n: usize,
-    ) -> Result<Vec<Vec<Recommendation>>> {
-        let items = self.catalog.len();
-        let fair = self.config.fair;
-        let ranker = FairRanker::new().window(fair.window, fair.max_per_window)?;
-        let labels = self.kmeans.labels();
-        // Every history is checked first, then scored in one SASRec call per candidate-pool
-        // size (the pool depends on how many items a history leaves unseen; nearly always one
-        // size), so the model sees batches rather than one history at a time.
-        let mut pools = Vec::with_capacity(histories.len());
-        for h in histories {
-            let mut seen = h.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            let unseen = items - seen.len();
-            if n == 0 || n > unseen {
-                return Err(GroundrecError::InvalidParam(format!(
-                    "n must be in 1..={unseen} (items not in the history), got {n}"
-                )));
-            }
-            pools.push((n * fair.pool_factor).min(unseen));
-        }
-        let mut candidates: Vec<Vec<_>> = (0..histories.len()).map(|_| Vec::new()).collect();
-        let mut sizes = pools.clone();
-        sizes.sort_unstable();
-        sizes.dedup();
-        for size in sizes {
-            let members: Vec<usize> = (0..histories.len()).filter(|&i| pools[i] == size).collect();
-            let group: Vec<Vec<u32>> = members.iter().map(|&i| histories[i].clone()).collect();
-            let scored = self.model.recommend_dense(&group, size, true)?;
-            for (i, c) in members.into_iter().zip(scored) {
-                candidates[i] = c;
-            }
-        }
-        let mut out = Vec::with_capacity(histories.len());
-        for cands in candidates {
-            let reranked = ranker.rerank(
-                cands,
-                |r| f64::from(r.score),
-                |r| labels[r.index as usize - 1],
-            )?;
-            let list = reranked
-                .items
-                .into_iter()
-                .take(n)
-                .map(|r| {
-                    let p = r.index as usize - 1;
-                    Recommendation {
-                        item: r.item,
-                        title: self.catalog.items()[p].title.clone(),
-                        score: r.score,
-                        cluster: labels[p],
-                        keywords: self.keywords[p].iter().take(3).cloned().collect(),
-                        from_history: r.source == Source::Model,
-                    }
-                })
-                .collect();
-            out.push(list);
-        }
-        Ok(out)
+    /// Whether the item is retired (kept out of lists, still read in histories). Unknown ids
+    /// are not retired.
+    pub fn is_retired(&self, id: &str) -> bool {
+        self.catalog.position(id).is_some_and(|p| self.retired[p])
     }
 
-    /// Saves every fitted part into `dir`: `pipeline.json` (format version, settings,
-    /// catalogue, keywords, checksum), `embeddings.safetensors`, `kmeans.json` and `sasrec/`.
-    /// The folder is written under a temporary name and swapped into place, so `dir` holds
-    /// either the old or the new pipeline, never a mix.
-    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "pipeline".into());
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-        self.write_into(&tmp)?;
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        let had_old = dir.exists();
-        if had_old {
-            fs::rename(dir, &old).map_err(io_err(dir))?;
+    /// Number of items that can appear in lists.
+    pub fn live_items(&self) -> usize {
+        self.retired.iter().filter(|r| !**r).count()
+    }
+
+    /// The embedder, loaded (and checked against the fitted one) on first use.
+    pub fn embedder(&self) -> Result<Arc<dyn Embedder>> {
+        let mut slot = self
+            .embedder
+            .lock()
+            .map_err(|_| GroundrecError::Data("the embedder lock is poisoned".into()))?;
+        if let Some(e) = slot.as_ref() {
+            return Ok(e.clone());
         }
-        fs::rename(&tmp, dir).map_err(io_err(dir))?;
-        if had_old {
-            let _ = fs::remove_dir_all(&old);
+        let e = match self.config.embedder.build()? {
+            Some(e) => e,
+            None => {
+                let EmbedderSpec::Custom { description, .. } = &self.config.embedder else {
+                    return Err(GroundrecError::EmbedderRequired("unknown".into()));
+                };
+                return Err(GroundrecError::EmbedderRequired(description.clone()));
+            }
+        };
+        self.fingerprint.check(&*e)?;
+        *slot = Some(e.clone());
+        Ok(e)
+    }
+
+    /// Uses `embedder` from now on (after checking it is the fitted one).
+    pub(crate) fn set_embedder(&self, embedder: Arc<dyn Embedder>) -> Result<()> {
+        self.fingerprint.check(&*embedder)?;
+        if let Ok(mut slot) = self.embedder.lock() {
+            *slot = Some(embedder);
         }
         Ok(())
     }
 
-    fn write_into(&self, dir: &Path) -> Result<()> {
-        let (rows, cols) = self.embeddings.dim();
-        let flat: Vec<u8> = self
-            .embeddings
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        let view =
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![rows, cols], &flat)
-                .map_err(|e| artifact(dir, e.to_string()))?;
-        let bytes = safetensors::serialize([("embeddings", view)], &None)
-            .map_err(|e| artifact(dir, e.to_string()))?;
-        let path = dir.join("embeddings.safetensors");
-        fs::write(&path, &bytes).map_err(io_err(&path))?;
-        let path = dir.join("kmeans.json");
-        let km = serde_json::to_vec(&self.kmeans).map_err(|e| artifact(&path, e.to_string()))?;
-        fs::write(&path, km).map_err(io_err(&path))?;
-        self.model.save(dir.join("sasrec"))?;
-        let meta = Meta {
-            format: FORMAT.into(),
-            version: PIPELINE_FORMAT_VERSION,
-            config: self.config.clone(),
-            catalog: self.catalog.clone(),
-            keywords: self.keywords.clone(),
-            embeddings_shape: (rows, cols),
-            embeddings_fnv1a64: fnv1a64(&bytes),
-        };
-        let path = dir.join("pipeline.json");
-        let json = serde_json::to_vec_pretty(&meta).map_err(|e| artifact(&path, e.to_string()))?;
-        fs::write(&path, json).map_err(io_err(&path))
+    fn extractor(&self) -> Result<Arc<Extractor>> {
+        if let Some(x) = self.extractor.lock().ok().and_then(|g| g.clone()) {
+            return Ok(x);
+        }
+        let x = Arc::new(extractor(&self.config, self.embedder()?)?);
+        if let Ok(mut slot) = self.extractor.lock() {
+            *slot = Some(x.clone());
+        }
+        Ok(x)
     }
 
-    /// Loads a pipeline saved by [`FittedPipeline::save`]. Missing or damaged files, another
-    /// format version and parts that do not fit together are [`GroundrecError::Artifact`].
-    pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let path = dir.join("pipeline.json");
-        let text = fs::read(&path).map_err(|e| artifact(&path, e.to_string()))?;
-        let meta: Meta = serde_json::from_slice(&text)
-            .map_err(|e| artifact(&path, format!("not a pipeline description: {e}")))?;
-        if meta.format != FORMAT || meta.version != PIPELINE_FORMAT_VERSION {
-            return Err(artifact(
-                &path,
-                format!(
-                    "format {} version {}; this build reads {FORMAT} version {PIPELINE_FORMAT_VERSION}",
-                    meta.format, meta.version
-                ),
-            ));
+    /// Keywords, embeddings and clusters of new or changed items, without changing anything.
+    /// Empty ids or titles are [`GroundrecError::InvalidItem`], an id twice is
+    /// [`GroundrecError::DuplicateItem`], a custom embedder that gives the wrong width or NaN
+    /// is [`GroundrecError::EmbedderOutput`].
+    pub fn prepare_upsert(&self, items: &[Item]) -> Result<PreparedItems> {
+        let mut ids = HashSet::new();
+        for item in items {
+            if let Some(p) = item.problem() {
+                return Err(GroundrecError::InvalidItem {
+                    id: item.id.clone(),
+                    reason: p.into(),
+                });
+            }
+            if !ids.insert(item.id.as_str()) {
+                return Err(GroundrecError::DuplicateItem(item.id.clone()));
+            }
         }
-        let mut catalog = meta.catalog;
-        catalog.reindex();
-        let n = catalog.len();
-        let path: PathBuf = dir.join("embeddings.safetensors");
-        let bytes = fs::read(&path).map_err(|e| artifact(&path, e.to_string()))?;
-        if fnv1a64(&bytes) != meta.embeddings_fnv1a64 {
-            return Err(artifact(
-                &path,
-                "checksum mismatch: truncated, altered or from another save",
-            ));
-        }
-        let st = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| artifact(&path, e.to_string()))?;
-        let t = st
-            .tensor("embeddings")
-            .map_err(|e| artifact(&path, e.to_string()))?;
-        let (rows, cols) = meta.embeddings_shape;
-        if t.shape() != [rows, cols] || rows != n || t.dtype() != safetensors::Dtype::F32 {
-            return Err(artifact(
-                &path,
-                format!("shape {:?} for {n} items", t.shape()),
-            ));
-        }
-        let values: Vec<f32> = t
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        let extractor = self.extractor()?;
+        let refs: Vec<&Item> = items.iter().collect();
+        let keywords = item_keywords(&extractor, &refs, &|_, _| {})?;
+        let texts: Vec<String> = items
+            .iter()
+            .zip(&keywords)
+            .map(|(i, k)| self.config.item_text.of(i, k))
             .collect();
-        let embeddings = Array2::from_shape_vec((rows, cols), values)
-            .map_err(|e| artifact(&path, e.to_string()))?;
-        let path = dir.join("kmeans.json");
-        let km_text = fs::read(&path).map_err(|e| artifact(&path, e.to_string()))?;
-        let kmeans: KMeansModel<f32> =
-            serde_json::from_slice(&km_text).map_err(|e| artifact(&path, e.to_string()))?;
-        let model = SasRecModel::load(dir.join("sasrec"))?;
-        let ids_match = model.n_items() == n
-            && model.item_ids()[1..]
-                .iter()
-                .zip(catalog.items())
-                .all(|(a, b)| *a == b.id);
-        if kmeans.labels().len() != n || meta.keywords.len() != n || !ids_match {
-            return Err(artifact(
-                dir,
-                "the saved parts do not describe the same catalogue",
+        let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embedder = self.embedder()?;
+        let embeddings = unit_rows(&*embedder, &text_refs)?;
+        let clusters = if items.is_empty() {
+            Vec::new()
+        } else {
+            self.kmeans.predict(&embeddings.view())?
+        };
+        Ok(PreparedItems {
+            items: items.to_vec(),
+            keywords,
+            embeddings,
+            clusters,
+            model_id: self.model_id.clone(),
+        })
+    }
+
+    /// Applies prepared items: new ids join the catalogue at its end, known ids are replaced
+    /// (and retired ones are live again). Items are recommendable at once: the recommender
+    /// scores a new item by its content through the learned projection, and a changed item's
+    /// content part follows its new text while its learned part stays. All or nothing.
+    pub fn apply_upsert(&mut self, prepared: PreparedItems) -> Result<UpsertReport> {
+        if prepared.model_id != self.model_id {
+            return Err(GroundrecError::Data(
+                "these items were prepared by another fitted pipeline".into(),
             ));
         }
-        Ok(Self::new(
-            meta.config,
-            catalog,
-            meta.keywords,
-            embeddings,
-            kmeans,
-            model,
-        ))
+        let mut report = UpsertReport::default();
+        let (mut new_rows, mut new_ids) = (Vec::new(), Vec::new());
+        for (r, item) in prepared.items.iter().enumerate() {
+            if self.catalog.position(&item.id).is_none() {
+                new_rows.push(r);
+                new_ids.push(item.id.clone());
+            }
+        }
+        let fresh = prepared.embeddings.select(Axis(0), &new_rows);
+        self.model.add_items(&new_ids, fresh.view())?;
+        for (r, item) in prepared.items.into_iter().enumerate() {
+            let row = prepared.embeddings.row(r);
+            match self.catalog.position(&item.id) {
+                Some(p) => {
+                    let index = groundrec_sasrec::ItemIdx::new(p as u32);
+                    self.model.set_item_features(index, row)?;
+                    self.embeddings.row_mut(p).assign(&row);
+                    self.keywords[p] = prepared.keywords[r].clone();
+                    self.clusters[p] = prepared.clusters[r];
+                    self.retired[p] = false;
+                    report.updated.push(item.id.clone());
+                    self.catalog.replace(p, item);
+                }
+                None => {
+                    // Infallible: the row has the embeddings' width.
+                    let _ = self.embeddings.push_row(row);
+                    self.keywords.push(prepared.keywords[r].clone());
+                    self.clusters.push(prepared.clusters[r]);
+                    self.retired.push(false);
+                    report.added.push(item.id.clone());
+                    self.catalog.push(item);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// [`FittedPipeline::prepare_upsert`] then [`FittedPipeline::apply_upsert`].
+    pub fn upsert_items(&mut self, items: &[Item]) -> Result<UpsertReport> {
+        let prepared = self.prepare_upsert(items)?;
+        self.apply_upsert(prepared)
+    }
+
+    /// Keeps an item out of every list from now on; histories that hold it still read it.
+    /// An unknown id is [`GroundrecError::UnknownItem`]; retiring twice is fine.
+    pub fn retire(&mut self, id: &str) -> Result<()> {
+        let p = self
+            .catalog
+            .position(id)
+            .ok_or_else(|| GroundrecError::UnknownItem(id.to_string()))?;
+        self.retired[p] = true;
+        Ok(())
     }
 }

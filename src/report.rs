@@ -1,13 +1,12 @@
-//! The monitoring report of a fitted pipeline.
+//! The monitoring report of a fit, built from explicit parts (lists, targets, clusters,
+//! embeddings) so that it depends on no pipeline type.
 
 use std::collections::HashSet;
 use std::fmt;
 
-use groundrec_sasrec::{Dataset, EpochLog, EvalParams, TrainReport};
+use groundrec_sasrec::{Dataset, EpochLog, RankMetrics, TrainReport};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-
-use crate::error::Result;
-use crate::fitted::FittedPipeline;
 
 /// Wall time of one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,18 +26,31 @@ pub struct HitMetrics {
     pub ndcg_at_10: f64,
 }
 
-/// Held-out evaluation: each user's last event, predicted from everything before it, under
-/// full ranking (every unseen item competes).
+impl From<RankMetrics> for HitMetrics {
+    fn from(m: RankMetrics) -> Self {
+        Self {
+            hr_at_10: m.hr,
+            ndcg_at_10: m.ndcg,
+        }
+    }
+}
+
+/// Held-out evaluation: each user's last event, predicted from everything before it. All
+/// three figures use the rule lists are served by: every item of the user's history is left
+/// out, every other live item competes (so a held-out item the user had taken before counts
+/// as a miss for all three).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Holdout {
     /// Users evaluated.
     pub users: usize,
-    /// The recommender's own ranking.
+    /// The recommender's own ranking (no re-ranking).
     pub model: HitMetrics,
     /// The final lists (after fair re-ranking).
     pub lists: HitMetrics,
-    /// The most popular unseen items (baseline).
+    /// The most popular items (baseline).
     pub popularity: HitMetrics,
+    /// Held-out items that were already in the user's history (unreachable under the rule).
+    pub repeated_targets: usize,
 }
 
 /// One cluster's size and the share of list slots it received.
@@ -67,7 +79,7 @@ pub struct Report {
     pub train_events: usize,
     /// Held-out metrics (when holdout is on).
     pub holdout: Option<Holdout>,
-    /// Share of the catalogue in at least one top-10 list.
+    /// Share of the catalogue in at least one final list.
     pub coverage: f64,
     /// Mean pairwise cosine distance between the items of a list.
     pub intra_list_diversity: f64,
@@ -85,109 +97,69 @@ pub struct Report {
     pub timings: Vec<Timing>,
 }
 
-fn hit(list: &[u32], target: u32) -> (f64, f64) {
-    match list.iter().position(|&i| i == target) {
-        Some(p) => (1.0, 1.0 / ((p + 2) as f64).log2()),
-        None => (0.0, 0.0),
-    }
+/// Lists made for the report (item positions, best first).
+pub(crate) struct HeldLists {
+    /// Final lists, one per user the report looks at.
+    pub(crate) lists: Vec<Vec<usize>>,
+    /// With holdout: the other rankings of the same users, and their targets.
+    pub(crate) holdout: Option<Rankings>,
+    /// Held-out targets already in the history.
+    pub(crate) repeated: usize,
 }
 
-fn mean_hits(hits: &[(f64, f64)]) -> HitMetrics {
-    let n = hits.len().max(1) as f64;
-    HitMetrics {
-        hr_at_10: hits.iter().map(|h| h.0).sum::<f64>() / n,
-        ndcg_at_10: hits.iter().map(|h| h.1).sum::<f64>() / n,
-    }
+/// The recommender's own lists and popularity's, beside the final ones, and each user's
+/// held-out item.
+pub(crate) struct Rankings {
+    pub(crate) model: Vec<Vec<usize>>,
+    pub(crate) popularity: Vec<Vec<usize>>,
+    pub(crate) targets: Vec<usize>,
+}
+
+/// Everything the report is made of.
+pub(crate) struct ReportParts<'a> {
+    pub(crate) users: usize,
+    pub(crate) data: &'a Dataset,
+    pub(crate) held: HeldLists,
+    pub(crate) clusters: &'a [usize],
+    pub(crate) embeddings: &'a Array2<f32>,
+    pub(crate) keywords: &'a [Vec<String>],
+    pub(crate) train: TrainReport,
+    pub(crate) timings: Vec<Timing>,
+}
+
+fn metrics(lists: &[Vec<usize>], targets: &[usize]) -> HitMetrics {
+    RankMetrics::from_ranks(
+        lists
+            .iter()
+            .zip(targets)
+            .map(|(l, t)| l.iter().position(|p| p == t)),
+        10,
+    )
+    .into()
 }
 
 impl Report {
-    pub(crate) fn build(
-        fitted: &FittedPipeline,
-        data: &Dataset,
-        users: &[String],
-        train: TrainReport,
-        timings: Vec<Timing>,
-    ) -> Result<Self> {
-        let n = fitted.catalog.len();
-        let counts = data.train_counts();
-        // Lists for the held-out users, or for every user's whole history.
-        let (inputs, targets): (Vec<Vec<u32>>, Vec<Option<u32>>) = if data.test.is_empty() {
-            data.train
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| (s.clone(), None))
-                .unzip()
-        } else {
-            data.test
-                .iter()
-                .map(|c| (c.input.clone(), Some(c.target)))
-                .unzip()
-        };
-        let lists = fitted.recommend_dense(&inputs, 10.min(n.saturating_sub(1)).max(1))?;
-        let dense: Vec<Vec<u32>> = lists
-            .iter()
-            .map(|l| {
-                l.iter()
-                    .filter_map(|r| fitted.catalog.position(&r.item).map(|p| p as u32 + 1))
-                    .collect()
-            })
-            .collect();
-        let holdout = if data.test.is_empty() {
-            None
-        } else {
-            let eval = fitted.model.evaluate(&data.test, &EvalParams::full())?;
-            let model = eval.full.map_or(
-                HitMetrics {
-                    hr_at_10: 0.0,
-                    ndcg_at_10: 0.0,
-                },
-                |m| HitMetrics {
-                    hr_at_10: m.hr,
-                    ndcg_at_10: m.ndcg,
-                },
-            );
-            let mut by_pop: Vec<u32> = (1..=n as u32).collect();
-            by_pop.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-            let pop_hits: Vec<(f64, f64)> = data
-                .test
-                .iter()
-                .map(|c| {
-                    let seen: HashSet<u32> =
-                        c.input.iter().copied().filter(|&i| i != c.target).collect();
-                    let top: Vec<u32> = by_pop
-                        .iter()
-                        .copied()
-                        .filter(|i| !seen.contains(i))
-                        .take(10)
-                        .collect();
-                    hit(&top, c.target)
-                })
-                .collect();
-            let list_hits: Vec<(f64, f64)> = dense
-                .iter()
-                .zip(&targets)
-                .map(|(l, t)| t.map_or((0.0, 0.0), |t| hit(l, t)))
-                .collect();
-            Some(Holdout {
-                users: data.test.len(),
-                model,
-                lists: mean_hits(&list_hits),
-                popularity: mean_hits(&pop_hits),
-            })
-        };
-        let shown: HashSet<u32> = dense.iter().flatten().copied().collect();
-        let cold: Vec<u32> = (1..=n as u32)
-            .filter(|&i| counts[i as usize] == 0)
-            .collect();
-        let emb = &fitted.embeddings;
+    pub(crate) fn build(p: ReportParts<'_>) -> Self {
+        let n = p.data.n_items();
+        let counts = p.data.train_counts();
+        let lists = &p.held.lists;
+        let holdout = p.held.holdout.as_ref().map(|r| Holdout {
+            users: r.targets.len(),
+            model: metrics(&r.model, &r.targets),
+            lists: metrics(lists, &r.targets),
+            popularity: metrics(&r.popularity, &r.targets),
+            repeated_targets: p.held.repeated,
+        });
+        let shown: HashSet<usize> = lists.iter().flatten().copied().collect();
+        let cold: Vec<usize> = (0..n).filter(|&i| counts[i] == 0).collect();
+        let emb = p.embeddings;
         let mut ild = Vec::new();
-        for l in &dense {
+        for l in lists {
             let mut s = 0.0;
             let mut pairs = 0;
             for a in 0..l.len() {
                 for b in a + 1..l.len() {
-                    let dot = emb.row(l[a] as usize - 1).dot(&emb.row(l[b] as usize - 1));
-                    s += 1.0 - f64::from(dot);
+                    s += 1.0 - f64::from(emb.row(l[a]).dot(&emb.row(l[b])));
                     pairs += 1;
                 }
             }
@@ -195,21 +167,17 @@ impl Report {
                 ild.push(s / f64::from(pairs));
             }
         }
-        let labels = fitted.clusters();
+        let labels = p.clusters;
         let k = labels.iter().max().map_or(0, |m| m + 1);
-        let slots = dense.iter().map(Vec::len).sum::<usize>().max(1) as f64;
+        let slots = lists.iter().map(Vec::len).sum::<usize>().max(1) as f64;
         let clusters = (0..k)
             .map(|c| {
                 let members: Vec<usize> = (0..n).filter(|&i| labels[i] == c).collect();
-                let exposure = dense
-                    .iter()
-                    .flatten()
-                    .filter(|&&i| labels[i as usize - 1] == c)
-                    .count() as f64
-                    / slots;
+                let exposure =
+                    lists.iter().flatten().filter(|&&i| labels[i] == c).count() as f64 / slots;
                 let mut kw: Vec<String> = Vec::new();
                 for &m in &members {
-                    if let Some(w) = fitted.keywords[m].first() {
+                    if let Some(w) = p.keywords[m].first() {
                         if !kw.contains(w) && kw.len() < 4 {
                             kw.push(w.clone());
                         }
@@ -224,20 +192,20 @@ impl Report {
                 }
             })
             .collect();
-        Ok(Report {
+        Report {
             items: n,
-            users: users.len(),
-            train_events: data.train.iter().map(Vec::len).sum(),
+            users: p.users,
+            train_events: p.data.train.iter().map(Vec::len).sum(),
             holdout,
-            coverage: shown.len() as f64 / n as f64,
+            coverage: shown.len() as f64 / n.max(1) as f64,
             intra_list_diversity: ild.iter().sum::<f64>() / ild.len().max(1) as f64,
             clusters,
             cold_items_recommended: cold.iter().filter(|i| shown.contains(i)).count(),
             cold_items: cold.len(),
-            best_epoch: train.best_epoch,
-            training: train.epochs,
-            timings,
-        })
+            best_epoch: p.train.best_epoch,
+            training: p.train.epochs,
+            timings: p.timings,
+        }
     }
 }
 
@@ -254,8 +222,9 @@ impl fmt::Display for Report {
         if let Some(h) = &self.holdout {
             writeln!(
                 f,
-                "held-out last event of {} users (full ranking, top 10):",
-                h.users
+                "held-out last event of {} users (top 10 of the items outside each history; \
+                 {} held-out items were in the history already):",
+                h.users, h.repeated_targets
             )?;
             for (name, m) in [
                 ("recommender", h.model),

@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         let texts = synthetic(n);
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let e = TransformerEmbedder::builder(&model).threads(2).build()?;
+        let e = TransformerEmbedder::builder(&model).workers(2).build()?;
         let after_load = peak_rss_mib();
         let t = Instant::now();
         let m = e.embed(&refs)?;
@@ -100,8 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let e = TransformerEmbedder::builder(&model)
         .batch_size(batch)
-        .threads(threads)
-        .progress(false)
+        .workers(threads)
         .build()?;
     let load_s = t.elapsed().as_secs_f64();
     e.embed(&texts[..texts.len().min(64)])?;

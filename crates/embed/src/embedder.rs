@@ -22,43 +22,53 @@ pub trait Embedder: Send + Sync {
     fn normalized(&self) -> bool {
         false
     }
-}
 
-impl<E: Embedder + ?Sized> Embedder for &E {
-    fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        (**self).embed(texts)
+    /// [`Embedder::embed`] that reports `(texts done, texts in all)` to `progress` as it goes
+    /// (libraries never print; a program draws the bar). The default reports once, at the end.
+    fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Array2<f32>> {
+        let out = self.embed(texts)?;
+        progress(texts.len(), texts.len());
+        Ok(out)
     }
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn normalized(&self) -> bool {
-        (**self).normalized()
-    }
-}
 
-impl<E: Embedder + ?Sized> Embedder for Box<E> {
-    fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        (**self).embed(texts)
-    }
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn normalized(&self) -> bool {
-        (**self).normalized()
+    /// A short description for reports and error messages (the model, its settings).
+    fn describe(&self) -> String {
+        format!("custom embedder (dim {})", self.dim())
     }
 }
 
-impl<E: Embedder + ?Sized> Embedder for std::sync::Arc<E> {
-    fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        (**self).embed(texts)
-    }
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn normalized(&self) -> bool {
-        (**self).normalized()
-    }
+/// Embedders behind references and smart pointers are embedders.
+macro_rules! forward {
+    ($($ptr:ty),*) => {$(
+        impl<E: Embedder + ?Sized> Embedder for $ptr {
+            fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
+                (**self).embed(texts)
+            }
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn normalized(&self) -> bool {
+                (**self).normalized()
+            }
+            fn embed_with_progress(
+                &self,
+                texts: &[&str],
+                progress: &dyn Fn(usize, usize),
+            ) -> Result<Array2<f32>> {
+                (**self).embed_with_progress(texts, progress)
+            }
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+        }
+    )*};
 }
+
+forward!(&E, Box<E>, std::sync::Arc<E>);
 
 /// Scales every row to unit L2 norm in place. All-zero rows stay zero.
 pub fn normalize_rows(m: &mut Array2<f32>) {

@@ -70,6 +70,10 @@ impl Embedder for HashingEmbedder {
         self.dim
     }
 
+    fn describe(&self) -> String {
+        format!("hashing (dim {}, {}-grams)", self.dim, self.ngram)
+    }
+
     fn normalized(&self) -> bool {
         true
     }

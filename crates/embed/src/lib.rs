@@ -66,4 +66,7 @@ pub use embedder::{check_output, cosine_similarity, normalize_rows, Embedder};
 pub use error::{EmbedError, Result};
 pub use hashing::HashingEmbedder;
 #[cfg(feature = "rust-bert")]
-pub use transformer::{Device, LongText, Pooling, TransformerEmbedder, TransformerEmbedderBuilder};
+pub use transformer::{
+    Device, LongText, Pooling, TransformerEmbedder, TransformerEmbedderBuilder,
+    TransformerEmbedderValidParams,
+};

@@ -40,7 +40,6 @@ fn partial_copy(src: &std::path::Path, name: &str, files: &[&str]) -> PathBuf {
 
 fn minilm() -> TransformerEmbedder {
     TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
-        .progress(false)
         .build()
         .expect("all-MiniLM-L6-v2 loads")
 }
@@ -113,7 +112,6 @@ const PAIRS: &[(&str, &str)] = &[
 fn korean_titles_find_their_english_translations_with_e5() {
     let e5 = TransformerEmbedder::builder(model("multilingual-e5-small"))
         .prefix("query: ")
-        .progress(false)
         .build()
         .expect("multilingual-e5-small loads");
     let ko: Vec<&str> = PAIRS.iter().map(|p| p.0).collect();
@@ -174,7 +172,6 @@ fn batching_and_padding_do_not_change_vectors() {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let batched = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
         .batch_size(5)
-        .progress(false)
         .build()
         .expect("loads")
         .embed(&refs)
@@ -193,7 +190,6 @@ fn batching_and_padding_do_not_change_vectors() {
 fn duplicates_get_identical_rows_and_cache_hits_match() {
     let m = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
         .cache_capacity(16)
-        .progress(false)
         .build()
         .expect("loads");
     let out = m
@@ -211,7 +207,6 @@ fn long_texts_truncate_or_chunk() {
     assert!(truncating.token_counts(&[&long]).expect("count")[0] > truncating.max_seq_length());
     let chunking = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
         .long_text(LongText::Chunk { overlap: 32 })
-        .progress(false)
         .build()
         .expect("loads");
     let a = truncating.embed(&[&long]).expect("embed");
@@ -283,7 +278,6 @@ fn vectors_match_sentence_transformers() {
         let prefix = spec["prefix"].as_str().expect("prefix");
         let e = TransformerEmbedder::builder(model(name))
             .prefix(prefix)
-            .progress(false)
             .build()
             .expect("model loads");
         let ours = e.embed(&probes).expect("embed");
@@ -336,7 +330,6 @@ fn vocab_txt_folders_match_tokenizer_json() {
     ];
     let a = minilm().embed(&texts).expect("embed");
     let b = TransformerEmbedder::builder(&tmp)
-        .progress(false)
         .build()
         .expect("vocab.txt folder loads")
         .embed(&texts)
@@ -358,8 +351,7 @@ fn worker_threads_do_not_change_vectors() {
     let build = |threads| {
         TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
             .batch_size(8)
-            .threads(threads)
-            .progress(false)
+            .workers(threads)
             .build()
             .expect("loads")
     };
@@ -405,13 +397,11 @@ fn dense_modules_are_applied() {
     // Reference: the pooled (unnormalised) MiniLM vectors through the same layer by hand.
     let pooled_only = partial_copy(&src, "dense-pooled", &BASE_FILES);
     let pooled = TransformerEmbedder::builder(&pooled_only)
-        .progress(false)
         .build()
         .expect("loads")
         .embed(&texts)
         .expect("embed");
     let dense = TransformerEmbedder::builder(&tmp)
-        .progress(false)
         .build()
         .expect("loads with Dense");
     assert_eq!(dense.dim(), 16);
@@ -444,7 +434,6 @@ fn int8_vectors_stay_close_to_float() {
         let build = |int8| {
             TransformerEmbedder::builder(model(name))
                 .int8(int8)
-                .progress(false)
                 .build()
                 .expect("loads")
         };

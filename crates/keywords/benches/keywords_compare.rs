@@ -39,15 +39,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for diversity in [Diversity::None, Diversity::Mmr { diversity: 0.5 }] {
         let embedder = TransformerEmbedder::builder(&model)
             .batch_size(batch)
-            .threads(threads)
+            .workers(threads)
             .int8(int8)
-            .progress(false)
             .build()?;
         let x = KeywordExtractor::new(
             embedder,
             NgramCandidates::new(1, 2)?,
-            KeywordParams::default().top_n(5).diversity(diversity),
-        )?;
+            KeywordParams::default()
+                .top_n(5)
+                .diversity(diversity)
+                .check()?,
+        );
         x.extract(&docs[..docs.len().min(4)])?; // warm-up
         let mut runs = Vec::new();
         for _ in 0..repeats.max(1) {

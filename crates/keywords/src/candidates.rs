@@ -1,6 +1,6 @@
 //! Candidate keyphrases: the [`CandidateGenerator`] trait and the built-in generators.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::error::{KeywordsError, Result};
@@ -67,16 +67,28 @@ impl Stopwords {
     }
 }
 
-/// Adds an occurrence to the list of candidates, merging by key.
-fn push(out: &mut Vec<Candidate>, doc: &str, key: String, span: (usize, usize)) {
-    if let Some(c) = out.iter_mut().find(|c| c.key == key) {
-        c.spans.push(span);
-    } else {
-        out.push(Candidate {
-            key,
-            surface: doc[span.0..span.1].to_string(),
-            spans: vec![span],
-        });
+/// Candidates of one document in order of first occurrence, merged by key in constant time
+/// per occurrence (a long document's n-grams are collected in linear time).
+#[derive(Default)]
+struct Collector {
+    out: Vec<Candidate>,
+    index: HashMap<String, usize>,
+}
+
+impl Collector {
+    /// Adds an occurrence, merging by key.
+    fn push(&mut self, doc: &str, key: String, span: (usize, usize)) {
+        match self.index.get(&key) {
+            Some(&i) => self.out[i].spans.push(span),
+            None => {
+                self.index.insert(key.clone(), self.out.len());
+                self.out.push(Candidate {
+                    key,
+                    surface: doc[span.0..span.1].to_string(),
+                    spans: vec![span],
+                });
+            }
+        }
     }
 }
 
@@ -118,7 +130,7 @@ impl NgramCandidates {
         self
     }
 
-    fn grams_of(&self, doc: &str, words: &[Token<'_>], out: &mut Vec<Candidate>) {
+    fn grams_of(&self, doc: &str, words: &[Token<'_>], out: &mut Collector) {
         for n in self.min_n..=self.max_n {
             for w in words.windows(n) {
                 let key = w
@@ -126,7 +138,7 @@ impl NgramCandidates {
                     .map(|t| t.text.to_lowercase())
                     .collect::<Vec<_>>()
                     .join(" ");
-                push(out, doc, key, (w[0].start, w[n - 1].end));
+                out.push(doc, key, (w[0].start, w[n - 1].end));
             }
         }
     }
@@ -134,7 +146,7 @@ impl NgramCandidates {
 
 impl CandidateGenerator for NgramCandidates {
     fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
-        let mut out = Vec::new();
+        let mut out = Collector::default();
         for seg in segments(doc) {
             let words: Vec<Token<'_>> = seg
                 .into_iter()
@@ -144,7 +156,7 @@ impl CandidateGenerator for NgramCandidates {
                 .collect();
             self.grams_of(doc, &words, &mut out);
         }
-        Ok(out)
+        Ok(out.out)
     }
 }
 
@@ -182,14 +194,14 @@ impl KoreanNounCandidates {
 impl CandidateGenerator for KoreanNounCandidates {
     fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
         let morphemes = self.analyzer.analyze(doc)?;
-        let mut out = Vec::new();
+        let mut out = Collector::default();
         // Runs of nouns that only whitespace separates.
         let mut run: Vec<(usize, usize, String)> = Vec::new();
-        let flush = |run: &mut Vec<(usize, usize, String)>, out: &mut Vec<Candidate>| {
+        let flush = |run: &mut Vec<(usize, usize, String)>, out: &mut Collector| {
             for n in 1..=self.max_words.min(run.len()) {
                 for w in run.windows(n) {
                     let key = w.iter().map(|m| m.2.as_str()).collect::<Vec<_>>().join(" ");
-                    push(out, doc, key, (w[0].0, w[n - 1].1));
+                    out.push(doc, key, (w[0].0, w[n - 1].1));
                 }
             }
             run.clear();
@@ -211,7 +223,7 @@ impl CandidateGenerator for KoreanNounCandidates {
             }
         }
         flush(&mut run, &mut out);
-        Ok(out)
+        Ok(out.out)
     }
 }
 
@@ -267,12 +279,11 @@ impl CandidateGenerator for ListCandidates {
     fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
         let words: Vec<Token<'_>> = segments(doc).into_iter().flatten().collect();
         let lower: Vec<String> = words.iter().map(|t| t.text.to_lowercase()).collect();
-        let mut out = Vec::new();
+        let mut out = Collector::default();
         for key in &self.keys {
             for (i, w) in lower.windows(key.len()).enumerate() {
                 if w == key.as_slice() {
-                    push(
-                        &mut out,
+                    out.push(
                         doc,
                         key.join(" "),
                         (words[i].start, words[i + key.len() - 1].end),
@@ -280,7 +291,7 @@ impl CandidateGenerator for ListCandidates {
                 }
             }
         }
-        Ok(out)
+        Ok(out.out)
     }
 }
 

@@ -10,60 +10,132 @@ use crate::candidates::{Candidate, CandidateGenerator};
 use crate::error::{KeywordsError, Result};
 use crate::select::{max_sum, mmr, top_indices, Diversity};
 
-/// Scoring options.
+/// Scoring options (unchecked); [`KeywordParams::check`] gives [`KeywordValidParams`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeywordParams {
+pub struct KeywordParams(KeywordValidParams);
+
+/// Checked scoring options, with getters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeywordValidParams {
     top_n: usize,
     diversity: Diversity,
     min_df: usize,
+    #[serde(default = "all")]
+    max_df: f64,
+    #[serde(default = "default_max_candidates")]
+    max_candidates: usize,
 }
 
+fn all() -> f64 {
+    1.0
+}
+
+fn default_max_candidates() -> usize {
+    DEFAULT_MAX_CANDIDATES
+}
+
+/// Candidates kept per document by default (see [`KeywordParams::max_candidates`]).
+pub const DEFAULT_MAX_CANDIDATES: usize = 256;
+
 impl Default for KeywordParams {
-    /// KeyBERT's defaults: top 5 by cosine similarity, every candidate kept.
+    /// KeyBERT's defaults: top 5 by cosine similarity, every candidate kept (up to
+    /// [`DEFAULT_MAX_CANDIDATES`] per document).
     fn default() -> Self {
-        Self {
+        Self(KeywordValidParams {
             top_n: 5,
             diversity: Diversity::None,
             min_df: 1,
-        }
+            max_df: 1.0,
+            max_candidates: DEFAULT_MAX_CANDIDATES,
+        })
     }
 }
 
 impl KeywordParams {
     /// Keywords per document (default 5).
     pub fn top_n(mut self, n: usize) -> Self {
-        self.top_n = n;
+        self.0.top_n = n;
         self
     }
     /// Plain ranking (default), MMR or MaxSum.
     pub fn diversity(mut self, d: Diversity) -> Self {
-        self.diversity = d;
+        self.0.diversity = d;
         self
     }
     /// Drop candidates found in fewer than `n` documents of the batch (default 1).
     pub fn min_df(mut self, n: usize) -> Self {
-        self.min_df = n;
+        self.0.min_df = n;
+        self
+    }
+    /// Drop candidates found in more than this share of the batch's documents (default 1.0:
+    /// none dropped), like scikit-learn's `max_df` that KeyBERT users pass for boilerplate
+    /// phrases. Applies to batches of at least 20 documents, where a share means something.
+    pub fn max_df(mut self, share: f64) -> Self {
+        self.0.max_df = share;
+        self
+    }
+    /// Candidates considered per document (default [`DEFAULT_MAX_CANDIDATES`]): the most
+    /// frequent in the document, ties broken by first occurrence. This bounds the work and
+    /// memory of one document whatever its length: at most this many candidate embeddings per
+    /// document, and a `max_candidates²` similarity matrix for MMR and MaxSum (256 KB at the
+    /// default), where an unbounded 12,000-word text needed 2.5 GB.
+    pub fn max_candidates(mut self, n: usize) -> Self {
+        self.0.max_candidates = n;
         self
     }
 
-    fn check(&self) -> Result<()> {
-        match self.diversity {
+    /// Validates the options.
+    pub fn check(self) -> Result<KeywordValidParams> {
+        let p = self.0;
+        let bad = |m: String| Err(KeywordsError::InvalidParam(m));
+        match p.diversity {
             Diversity::Mmr { diversity } if !(0.0..=1.0).contains(&diversity) => {
-                Err(KeywordsError::InvalidParam(format!(
-                    "MMR diversity must be in [0, 1], got {diversity}"
-                )))
+                return bad(format!("MMR diversity must be in [0, 1], got {diversity}"))
             }
-            Diversity::MaxSum { nr_candidates, .. } if nr_candidates < self.top_n => {
-                Err(KeywordsError::InvalidParam(format!(
+            Diversity::MaxSum { nr_candidates, .. } if nr_candidates < p.top_n => {
+                return bad(format!(
                     "MaxSum needs nr_candidates ({nr_candidates}) >= top_n ({})",
-                    self.top_n
-                )))
+                    p.top_n
+                ))
             }
-            _ if self.min_df == 0 => Err(KeywordsError::InvalidParam(
-                "min_df must be at least 1".into(),
-            )),
-            _ => Ok(()),
+            _ => {}
         }
+        if p.min_df == 0 {
+            return bad("min_df must be at least 1".into());
+        }
+        if !(p.max_df > 0.0 && p.max_df <= 1.0) {
+            return bad(format!("max_df must be in (0, 1], got {}", p.max_df));
+        }
+        if p.max_candidates < p.top_n.max(1) {
+            return bad(format!(
+                "max_candidates ({}) must be at least top_n ({}) and 1",
+                p.max_candidates, p.top_n
+            ));
+        }
+        Ok(p)
+    }
+}
+
+impl KeywordValidParams {
+    /// Keywords per document.
+    pub fn top_n(&self) -> usize {
+        self.top_n
+    }
+    /// How keywords are diversified.
+    pub fn diversity(&self) -> Diversity {
+        self.diversity
+    }
+    /// The document-frequency floor.
+    pub fn min_df(&self) -> usize {
+        self.min_df
+    }
+    /// The document-frequency ceiling (a share of the batch).
+    pub fn max_df(&self) -> f64 {
+        self.max_df
+    }
+    /// Candidates considered per document.
+    pub fn max_candidates(&self) -> usize {
+        self.max_candidates
     }
 }
 
@@ -106,18 +178,27 @@ pub struct DocKeywords {
 pub struct KeywordExtractor<E, C> {
     embedder: E,
     generator: C,
-    params: KeywordParams,
+    params: KeywordValidParams,
 }
 
 impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
-    /// Checks the parameters and builds the extractor.
-    pub fn new(embedder: E, generator: C, params: KeywordParams) -> Result<Self> {
-        params.check()?;
-        Ok(Self {
+    /// An extractor with checked parameters.
+    pub fn new(embedder: E, generator: C, params: KeywordValidParams) -> Self {
+        Self {
             embedder,
             generator,
             params,
-        })
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &KeywordValidParams {
+        &self.params
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &E {
+        &self.embedder
     }
 
     /// Keywords of each document, without seeds.
@@ -128,6 +209,17 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
     /// Keywords of each document. Candidates of the whole batch are de-duplicated and embedded
     /// in one call, the documents in another.
     pub fn extract_with_seeds(&self, docs: &[&str], seeds: &Seeds) -> Result<Vec<DocKeywords>> {
+        self.extract_observed(docs, seeds, &|_, _| {})
+    }
+
+    /// [`KeywordExtractor::extract_with_seeds`] reporting `(texts embedded, texts to embed)` as
+    /// the embedder goes (candidates first, then documents).
+    pub fn extract_observed(
+        &self,
+        docs: &[&str],
+        seeds: &Seeds,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Vec<DocKeywords>> {
         if let Seeds::PerDocument(s) = seeds {
             if s.len() != docs.len() {
                 return Err(KeywordsError::InvalidParam(format!(
@@ -139,7 +231,12 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         }
         let per_doc: Vec<Vec<Candidate>> = docs
             .iter()
-            .map(|d| self.generator.candidates(d))
+            .map(|d| {
+                Ok(cap(
+                    self.generator.candidates(d)?,
+                    self.params.max_candidates,
+                ))
+            })
             .collect::<Result<_>>()?;
         // Corpus vocabulary with document frequencies.
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -155,16 +252,23 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
                 df[i] += 1;
             }
         }
-        let words = self.embed_unit(&vocab)?;
-        let mut doc_emb = self.embed_unit(docs)?;
+        let total = vocab.len() + docs.len();
+        let words = self.embed_unit(&vocab, &|done, _| progress(done, total))?;
+        let mut doc_emb = self.embed_unit(docs, &|done, _| progress(vocab.len() + done, total))?;
         self.apply_seeds(&mut doc_emb, seeds)?;
+        // The ceiling applies where a share of documents means something.
+        let max_df = if docs.len() >= 20 {
+            (self.params.max_df * docs.len() as f64).floor() as usize
+        } else {
+            usize::MAX
+        };
 
         let mut out = Vec::with_capacity(docs.len());
         for (d, cands) in per_doc.iter().enumerate() {
             let kept: Vec<(&Candidate, usize)> = cands
                 .iter()
                 .map(|c| (c, index[c.key.as_str()]))
-                .filter(|&(_, i)| df[i] >= self.params.min_df)
+                .filter(|&(_, i)| df[i] >= self.params.min_df && df[i] <= max_df)
                 .collect();
             if kept.is_empty() || self.params.top_n == 0 {
                 out.push(DocKeywords::default());
@@ -217,8 +321,8 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
     }
 
     /// Embeds and scales rows to unit length, checking the embedder's output.
-    fn embed_unit(&self, texts: &[&str]) -> Result<Array2<f32>> {
-        let mut m = self.embedder.embed(texts)?;
+    fn embed_unit(&self, texts: &[&str], progress: &dyn Fn(usize, usize)) -> Result<Array2<f32>> {
+        let mut m = self.embedder.embed_with_progress(texts, progress)?;
         groundrec_embed::check_output(&m, texts.len(), self.embedder.dim())?;
         normalize_rows(&mut m);
         Ok(m)
@@ -230,7 +334,7 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
             return Ok(None);
         }
         let refs: Vec<&str> = list.iter().map(String::as_str).collect();
-        Ok(self.embed_unit(&refs)?.mean_axis(Axis(0)))
+        Ok(self.embed_unit(&refs, &|_, _| {})?.mean_axis(Axis(0)))
     }
 
     fn apply_seeds(&self, doc_emb: &mut Array2<f32>, seeds: &Seeds) -> Result<()> {
@@ -259,10 +363,33 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
     }
 }
 
+/// The `max` candidates that occur most often (ties: first occurrence first), in their order.
+fn cap(mut cands: Vec<Candidate>, max: usize) -> Vec<Candidate> {
+    if cands.len() <= max {
+        return cands;
+    }
+    let mut order: Vec<usize> = (0..cands.len()).collect();
+    let first = |c: &Candidate| c.spans.first().map_or(usize::MAX, |s| s.0);
+    order.sort_by(|&a, &b| {
+        cands[b]
+            .spans
+            .len()
+            .cmp(&cands[a].spans.len())
+            .then(first(&cands[a]).cmp(&first(&cands[b])))
+    });
+    let mut keep = vec![false; cands.len()];
+    for &i in &order[..max] {
+        keep[i] = true;
+    }
+    let mut k = keep.into_iter();
+    cands.retain(|_| k.next().unwrap_or(false));
+    cands
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::candidates::{ListCandidates, NgramCandidates};
+    use crate::candidates::NgramCandidates;
     use groundrec_embed::HashingEmbedder;
     use proptest::prelude::*;
 
@@ -270,9 +397,8 @@ mod tests {
         KeywordExtractor::new(
             HashingEmbedder::new(256).expect("valid"),
             NgramCandidates::new(1, 2).expect("valid"),
-            params,
+            params.check().expect("valid params"),
         )
-        .expect("valid params")
     }
 
     #[test]
@@ -363,26 +489,117 @@ mod tests {
 
     #[test]
     fn bad_params_are_rejected() {
-        let e = || HashingEmbedder::new(8).expect("valid");
-        let g = || ListCandidates::new(["a"]);
-        assert!(KeywordExtractor::new(
-            e(),
-            g(),
-            KeywordParams::default().diversity(Diversity::Mmr { diversity: 1.5 })
-        )
-        .is_err());
-        assert!(KeywordExtractor::new(e(), g(), KeywordParams::default().min_df(0)).is_err());
-        assert!(KeywordExtractor::new(
-            e(),
-            g(),
+        let p = KeywordParams::default;
+        assert!(p()
+            .diversity(Diversity::Mmr { diversity: 1.5 })
+            .check()
+            .is_err());
+        assert!(p().min_df(0).check().is_err());
+        assert!(p().max_df(0.0).check().is_err());
+        assert!(p().max_df(1.5).check().is_err());
+        assert!(p().top_n(5).max_candidates(4).check().is_err());
+        assert!(p()
+            .top_n(5)
+            .diversity(Diversity::MaxSum {
+                nr_candidates: 3,
+                max_combinations: 10
+            })
+            .check()
+            .is_err());
+        let ok = p().top_n(3).max_df(0.5).check().expect("valid");
+        assert_eq!((ok.top_n(), ok.max_df(), ok.min_df()), (3, 0.5, 1));
+    }
+
+    /// Counts the texts it is asked to embed.
+    struct Counting(HashingEmbedder, std::sync::atomic::AtomicUsize);
+
+    impl Embedder for Counting {
+        fn embed(&self, texts: &[&str]) -> groundrec_embed::Result<Array2<f32>> {
+            self.1
+                .fetch_add(texts.len(), std::sync::atomic::Ordering::Relaxed);
+            self.0.embed(texts)
+        }
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+    }
+
+    #[test]
+    fn a_megabyte_document_embeds_a_bounded_number_of_candidates() {
+        // About 1 MB of text with some 60,000 distinct words; "fractions" is the most frequent.
+        let mut doc = String::new();
+        let mut n = 0u64;
+        while doc.len() < 1_000_000 {
+            n += 1;
+            let w = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 60_000;
+            doc.push_str(&format!("w{w:x}q "));
+            if n.is_multiple_of(7) {
+                doc.push_str("fractions, ");
+            }
+        }
+        let counting = Counting(
+            HashingEmbedder::new(64).expect("valid"),
+            std::sync::atomic::AtomicUsize::new(0),
+        );
+        let x = KeywordExtractor::new(
+            counting,
+            NgramCandidates::new(1, 2).expect("valid"),
             KeywordParams::default()
-                .top_n(5)
-                .diversity(Diversity::MaxSum {
-                    nr_candidates: 3,
-                    max_combinations: 10
-                })
-        )
-        .is_err());
+                .diversity(Diversity::Mmr { diversity: 0.5 })
+                .check()
+                .expect("valid"),
+        );
+        let out = x.extract(&[doc.as_str(), "fractions"]).expect("extracts");
+        let embedded = x.embedder().1.load(std::sync::atomic::Ordering::Relaxed);
+        // Candidates of both documents plus the two documents themselves.
+        assert!(
+            embedded <= 2 * DEFAULT_MAX_CANDIDATES + 2,
+            "{embedded} texts embedded"
+        );
+        assert_eq!(out[0].keywords.len(), 5);
+        let keys: Vec<&str> = out[0].keywords.iter().map(|k| k.key.as_str()).collect();
+        assert!(keys.contains(&"fractions"), "{keys:?}");
+    }
+
+    #[test]
+    fn the_cap_keeps_the_most_frequent_candidates_in_document_order() {
+        let c = |key: &str, spans: &[usize]| Candidate {
+            key: key.into(),
+            surface: key.into(),
+            spans: spans.iter().map(|&s| (s, s + 1)).collect(),
+        };
+        let cands = vec![
+            c("a", &[0]),
+            c("b", &[1, 5]),
+            c("c", &[2]),
+            c("d", &[3, 6, 7]),
+        ];
+        let kept: Vec<String> = cap(cands.clone(), 3).into_iter().map(|c| c.key).collect();
+        assert_eq!(kept, ["a", "b", "d"]);
+        assert_eq!(cap(cands, 9).len(), 4);
+    }
+
+    #[test]
+    fn max_df_drops_phrases_most_documents_share() {
+        let docs: Vec<String> = (0..20)
+            .map(|i| format!("topic{i} lecture. Examples and exercises included."))
+            .collect();
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let key_sets = |p: KeywordParams| -> Vec<Vec<String>> {
+            extractor(p.top_n(8))
+                .extract(&refs)
+                .expect("ok")
+                .into_iter()
+                .map(|d| d.keywords.into_iter().map(|k| k.key).collect())
+                .collect()
+        };
+        let shared = |sets: &[Vec<String>]| {
+            sets.iter()
+                .filter(|k| k.contains(&"exercises".to_string()))
+                .count()
+        };
+        assert_eq!(shared(&key_sets(KeywordParams::default())), 20);
+        assert_eq!(shared(&key_sets(KeywordParams::default().max_df(0.5))), 0);
     }
 
     proptest! {
@@ -390,9 +607,10 @@ mod tests {
         fn any_text_gives_short_valid_results(docs in proptest::collection::vec(".{0,80}", 0..5), top_n in 0usize..8) {
             for diversity in [Diversity::None, Diversity::Mmr { diversity: 0.5 }, Diversity::MaxSum { nr_candidates: 10, max_combinations: 500 }] {
                 let params = KeywordParams::default().top_n(top_n).diversity(diversity);
-                let Ok(x) = KeywordExtractor::new(HashingEmbedder::new(32).expect("valid"), NgramCandidates::new(1, 2).expect("valid"), params) else {
+                let Ok(params) = params.check() else {
                     continue;
                 };
+                let x = KeywordExtractor::new(HashingEmbedder::new(32).expect("valid"), NgramCandidates::new(1, 2).expect("valid"), params);
                 let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
                 let out = x.extract(&refs).expect("never fails on text");
                 prop_assert_eq!(out.len(), refs.len());

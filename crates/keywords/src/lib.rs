@@ -7,8 +7,11 @@
 //!    own generator. Every candidate keeps its surface form and byte offsets.
 //! 2. **Scoring** ([`KeywordExtractor`]) embeds documents and candidates with any
 //!    [`groundrec_embed::Embedder`] (no libtorch needed here) and ranks by cosine similarity as
-//!    one matrix product, optionally diversified with MMR or MaxSum, with seed keywords and
-//!    `min_df`. A batch embeds every distinct candidate of the corpus once. Embedding the
+//!    one matrix product, optionally diversified with MMR or MaxSum, with seed keywords,
+//!    `min_df` and `max_df`. A batch embeds every distinct candidate of the corpus once; each
+//!    document offers at most [`KeywordParams::max_candidates`] candidates (its most frequent),
+//!    so work and memory per document are bounded whatever its length, and candidates are
+//!    generated in linear time. Embedding the
 //!    candidates is nearly all of the time; a `TransformerEmbedder` built with `.int8(true)`
 //!    cuts it by about 40 % at a small cost in agreement with KeyBERT (docs/benchmarks.md).
 //!
@@ -22,8 +25,8 @@
 //! let extractor = KeywordExtractor::new(
 //!     HashingEmbedder::new(256)?,
 //!     NgramCandidates::new(1, 2)?,
-//!     KeywordParams::default().top_n(3),
-//! )?;
+//!     KeywordParams::default().top_n(3).check()?,
+//! );
 //! let docs = ["Fractions: adding fractions with unlike denominators, step by step."];
 //! let keywords = extractor.extract(&docs)?;
 //! assert!(keywords[0].keywords.len() <= 3);
@@ -45,6 +48,9 @@ pub use candidates::{
     NgramCandidates, Stopwords,
 };
 pub use error::{KeywordsError, Result};
-pub use extract::{DocKeywords, Keyword, KeywordExtractor, KeywordParams, Seeds};
+pub use extract::{
+    DocKeywords, Keyword, KeywordExtractor, KeywordParams, KeywordValidParams, Seeds,
+    DEFAULT_MAX_CANDIDATES,
+};
 pub use korean::{KoreanAnalyzer, Morpheme};
 pub use select::Diversity;

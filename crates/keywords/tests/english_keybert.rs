@@ -19,15 +19,13 @@ fn agreement_with_keybert(int8: bool) -> (f64, String) {
     let model = common::model("all-MiniLM-L6-v2");
     let minilm = TransformerEmbedder::builder(&model)
         .int8(int8)
-        .progress(false)
         .build()
         .expect("model loads");
     let x = KeywordExtractor::new(
         minilm,
         NgramCandidates::new(1, 2).expect("valid"),
-        KeywordParams::default(),
-    )
-    .expect("valid");
+        KeywordParams::default().check().expect("valid"),
+    );
     let ours = x.extract(&docs).expect("extraction");
     let mut agreement = 0.0;
     let mut report = Vec::new();

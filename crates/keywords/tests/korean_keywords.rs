@@ -79,10 +79,13 @@ fn korean_noun_share(int8: bool) -> f64 {
     let e5 = TransformerEmbedder::builder(common::model("multilingual-e5-small"))
         .prefix("query: ")
         .int8(int8)
-        .progress(false)
         .build()
         .expect("e5 loads");
-    let x = KeywordExtractor::new(e5, generator, KeywordParams::default().top_n(5)).expect("valid");
+    let x = KeywordExtractor::new(
+        e5,
+        generator,
+        KeywordParams::default().top_n(5).check().expect("valid"),
+    );
     let docs: Vec<&str> = LECTURES.iter().map(|l| l.0).collect();
     let out = x.extract(&docs).expect("extraction");
     let (mut found, mut expected) = (0usize, 0usize);

@@ -14,6 +14,12 @@ pub enum KMeansError {
         /// The first row with a bad value.
         row: usize,
     },
+    /// A row so large that squared distances overflow the float type (scale the data down).
+    #[error("row {row} is too large: squared distances overflow the float type; scale the data")]
+    TooLarge {
+        /// The first row that is too large.
+        row: usize,
+    },
     /// k is zero.
     #[error("k must be at least 1")]
     ZeroK,

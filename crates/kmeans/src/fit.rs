@@ -1,6 +1,6 @@
 //! The fitting loops: Lloyd on blocked GEMMs, mini-batch, n_init restarts.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -11,10 +11,32 @@ use crate::float::{check_data, f, to64, KFloat};
 use crate::hamerly::hamerly;
 use crate::init::{kmeans_plusplus, random_rows};
 use crate::linalg::{
-    argmin, assign, block_size, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
+    argmin, block_size, blocks, for_each_distance_row, normalize_rows, row_norms, CHUNK,
 };
 use crate::model::KMeansModel;
-use crate::params::{Algorithm, Init, KMeansParams, Metric};
+use crate::params::{Algorithm, Init, KMeansParams, KMeansValidParams, Metric};
+use crate::update::{finish, means, relocate_empty};
+
+impl KMeansParams {
+    /// Validates and fits.
+    pub fn fit<F: KFloat>(&self, x: &ArrayView2<'_, F>) -> Result<KMeansModel<F>> {
+        self.clone().check()?.fit(x)
+    }
+}
+
+impl KMeansValidParams {
+    /// Fits the model to `x` (rows are points).
+    pub fn fit<F: KFloat>(&self, x: &ArrayView2<'_, F>) -> Result<KMeansModel<F>> {
+        match self.0.threads {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| KMeansError::InvalidParam(format!("thread pool: {e}")))?
+                .install(|| fit(&self.0, x)),
+            None => fit(&self.0, x),
+        }
+    }
+}
 
 /// SplitMix64 step, to derive one seed per restart.
 fn mix(mut z: u64) -> u64 {
@@ -194,46 +216,6 @@ fn lloyd<F: KFloat>(
     finish(x, x_norms, centers, n_iter, converged, p.metric, history)
 }
 
-/// The update step: each centre is the mean of its points (renormalised for cosine); a centre
-/// without points stays where it is.
-pub(crate) fn means<F: KFloat>(
-    sums: &Array2<f64>,
-    counts: &[usize],
-    old: &Array2<F>,
-    metric: Metric,
-) -> Array2<F> {
-    let mut new = Array2::<F>::zeros(old.dim());
-    for (j, &count) in counts.iter().enumerate() {
-        if count > 0 {
-            let inv = 1.0 / count as f64;
-            for (c, &s) in new.row_mut(j).iter_mut().zip(sums.row(j)) {
-                *c = f(s * inv);
-            }
-        } else {
-            new.row_mut(j).assign(&old.row(j));
-        }
-    }
-    if metric == Metric::Cosine {
-        normalize_rows(&mut new);
-    }
-    new
-}
-
-/// Final assignment, so that the labels and inertia belong to the final centres.
-pub(crate) fn finish<F: KFloat>(
-    x: &ArrayView2<'_, F>,
-    x_norms: &[F],
-    centers: Array2<F>,
-    n_iter: usize,
-    converged: bool,
-    metric: Metric,
-    history: Vec<f64>,
-) -> KMeansModel<F> {
-    let (labels, dists) = assign(x, x_norms, &centers.view());
-    let inertia = dists.iter().map(|&v| to64(v)).sum();
-    KMeansModel::new(centers, labels, inertia, n_iter, converged, metric, history)
-}
-
 /// Total squared movement of the centres.
 fn squared_shift<F: KFloat>(new: &Array2<F>, old: &Array2<F>) -> f64 {
     new.iter()
@@ -252,47 +234,6 @@ fn flush<F: KFloat>(local: &mut Array2<F>, touched: &mut [bool], sums: &mut Arra
             }
             *t = false;
         }
-    }
-}
-
-/// Empty clusters take the points farthest from their centres (as scikit-learn does).
-pub(crate) fn relocate_empty<F: KFloat>(
-    x: &ArrayView2<'_, F>,
-    labels: &[usize],
-    dists: &[F],
-    sums: &mut Array2<f64>,
-    counts: &mut [usize],
-) {
-    let empty: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] == 0).collect();
-    if empty.is_empty() {
-        return;
-    }
-    let mut far: Vec<usize> = (0..dists.len()).collect();
-    let take = empty.len().min(far.len());
-    far.select_nth_unstable_by(take - 1, |&a, &b| {
-        dists[b]
-            .partial_cmp(&dists[a])
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
-    });
-    far.truncate(take);
-    far.sort_by(|&a, &b| {
-        dists[b]
-            .partial_cmp(&dists[a])
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
-    });
-    for (&j, &i) in empty.iter().zip(&far) {
-        let old = labels[i];
-        if counts[old] <= 1 {
-            continue;
-        }
-        let row: Array1<f64> = x.row(i).mapv(to64);
-        let mut s_old = sums.row_mut(old);
-        s_old -= &row;
-        counts[old] -= 1;
-        sums.row_mut(j).assign(&row);
-        counts[j] = 1;
     }
 }
 

@@ -43,5 +43,15 @@ pub(crate) fn check_data<F: KFloat>(x: &ArrayView2<'_, F>) -> Result<()> {
     {
         return Err(KMeansError::NonFinite { row });
     }
+    // Distances come from ‖x‖² − 2·x·c + ‖c‖², and two points can be (‖a‖ + ‖b‖)² apart:
+    // every row's squared norm times four must fit the type.
+    let limit = to64(F::max_value()) / 4.0;
+    if let Some(row) = x
+        .rows()
+        .into_iter()
+        .position(|r| r.iter().map(|&v| to64(v).powi(2)).sum::<f64>() > limit)
+    {
+        return Err(KMeansError::TooLarge { row });
+    }
     Ok(())
 }

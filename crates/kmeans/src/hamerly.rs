@@ -16,11 +16,11 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::fit::{finish, means, relocate_empty};
 use crate::float::{to64, KFloat};
 use crate::linalg::{assign, block_size, blocks, dot, row_norms, CHUNK};
 use crate::model::KMeansModel;
 use crate::params::KMeansParams;
+use crate::update::{finish, means, relocate_empty};
 
 const NONE: u32 = u32::MAX;
 

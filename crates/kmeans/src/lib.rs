@@ -50,6 +50,7 @@ mod init;
 mod linalg;
 mod model;
 mod params;
+mod update;
 
 pub use choose::{choose_k, ChooseK, KScore};
 pub use error::{KMeansError, Result};

@@ -1,11 +1,9 @@
 //! Parameters: a builder that validates into checked parameters (linfa's pattern).
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{KMeansError, Result};
-use crate::float::KFloat;
-use crate::model::KMeansModel;
 
 /// Distance used for clustering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -189,11 +187,6 @@ impl KMeansParams {
         }
         Ok(KMeansValidParams(self))
     }
-
-    /// Validates and fits.
-    pub fn fit<F: KFloat>(&self, x: &ArrayView2<'_, F>) -> Result<KMeansModel<F>> {
-        self.clone().check()?.fit(x)
-    }
 }
 
 impl KMeansValidParams {
@@ -201,17 +194,37 @@ impl KMeansValidParams {
     pub fn k(&self) -> usize {
         self.0.k
     }
-
-    /// Fits the model to `x` (rows are points).
-    pub fn fit<F: KFloat>(&self, x: &ArrayView2<'_, F>) -> Result<KMeansModel<F>> {
-        match self.0.threads {
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| KMeansError::InvalidParam(format!("thread pool: {e}")))?
-                .install(|| crate::fit::fit(&self.0, x)),
-            None => crate::fit::fit(&self.0, x),
-        }
+    /// Seed of every random choice.
+    pub fn seed(&self) -> u64 {
+        self.0.seed
+    }
+    /// Independent runs.
+    pub fn n_init(&self) -> usize {
+        self.0.n_init
+    }
+    /// Iteration limit.
+    pub fn max_iter(&self) -> usize {
+        self.0.max_iter
+    }
+    /// Convergence tolerance (relative to the data's mean per-feature variance).
+    pub fn tol(&self) -> f64 {
+        self.0.tol
+    }
+    /// The distance.
+    pub fn metric(&self) -> Metric {
+        self.0.metric
+    }
+    /// The initialisation.
+    pub fn init(&self) -> &Init {
+        &self.0.init
+    }
+    /// The iteration.
+    pub fn algorithm(&self) -> Algorithm {
+        self.0.algorithm
+    }
+    /// A dedicated pool's size, if any.
+    pub fn threads(&self) -> Option<usize> {
+        self.0.threads
     }
 }
 

@@ -209,3 +209,26 @@ proptest! {
         prop_assert_eq!(KMeans::params(n + extra).fit(&x.view()).err(), Some(KMeansError::KGreaterThanN { k: n + extra, n }));
     }
 }
+
+#[test]
+fn values_whose_distances_overflow_are_an_error_for_every_algorithm() {
+    let mut x = ndarray::Array2::<f32>::zeros((6, 2));
+    for i in 0..6 {
+        x[[i, 0]] = f32::MAX / (1.0 + i as f32);
+    }
+    for algorithm in [
+        Algorithm::Lloyd,
+        Algorithm::Hamerly,
+        Algorithm::MiniBatch { batch_size: 4 },
+    ] {
+        assert_eq!(
+            KMeans::params(2).algorithm(algorithm).fit(&x.view()),
+            Err(KMeansError::TooLarge { row: 0 }),
+            "{algorithm:?}"
+        );
+    }
+    // The same data scaled down clusters fine, and f64 takes the original.
+    let small = x.mapv(|v| v / f32::MAX);
+    assert!(KMeans::params(2).fit(&small.view()).is_ok());
+    assert!(KMeans::params(2).fit(&x.mapv(f64::from).view()).is_ok());
+}

@@ -33,9 +33,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use groundrec_sasrec::{
-    Dataset, EarlyStopping, EvalCase, EvalParams, Loss, LrSchedule, NegativeDraw, Protocol, SasRec,
-    Sequences,
+    Dataset, EarlyStopping, EpochLog, EvalCase, EvalParams, ItemIdx, Loss, LrSchedule,
+    NegativeDraw, Protocol, SasRec, Sequences, TrainObserver,
 };
+
+/// Per-epoch lines on stderr as training runs.
+struct EpochLines;
+
+impl TrainObserver for EpochLines {
+    fn epoch(&self, log: &EpochLog) {
+        eprintln!("{log}");
+    }
+}
 
 struct Args(HashMap<String, String>);
 
@@ -131,6 +140,14 @@ impl Args {
     }
 }
 
+/// The file's item numbers (1-based) as item indices.
+fn read_items(path: &Path) -> Vec<Vec<ItemIdx>> {
+    read_lines(path)
+        .into_iter()
+        .map(|l| l.into_iter().map(|i| ItemIdx::new(i - 1)).collect())
+        .collect()
+}
+
 fn read_lines(path: &Path) -> Vec<Vec<u32>> {
     let text = fs::read_to_string(path)
         .unwrap_or_else(|e| usage_error(&format!("--data: {}: {e}", path.display())));
@@ -139,7 +156,7 @@ fn read_lines(path: &Path) -> Vec<Vec<u32>> {
         .map(|(n, l)| {
             l.split_whitespace()
                 .map(|x| {
-                    x.parse().unwrap_or_else(|_| {
+                    x.parse().ok().filter(|&i| i > 0).unwrap_or_else(|| {
                         usage_error(&format!(
                             "{}:{}: {x:?} is not an item id",
                             path.display(),
@@ -153,8 +170,8 @@ fn read_lines(path: &Path) -> Vec<Vec<u32>> {
 }
 
 /// The one item of each line of an output file.
-fn read_targets(path: &Path) -> Vec<u32> {
-    read_lines(path)
+fn read_targets(path: &Path) -> Vec<ItemIdx> {
+    read_items(path)
         .into_iter()
         .enumerate()
         .map(|(n, l)| match l.as_slice() {
@@ -169,11 +186,11 @@ fn read_targets(path: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// The ML-1M split with the file's own item numbers as dense ids, and the "gap" test cases of
-/// the 512 validation users and of the 5,528 others (see [`gap_case`]).
+/// The ML-1M split with the file's own item numbers (item `k` is index `k - 1`), and the "gap"
+/// test cases of the 512 validation users and of the 5,528 others (see [`gap_case`]).
 fn load_ml1m(root: &Path, train_valid: bool) -> (Dataset, [Vec<EvalCase>; 2]) {
-    let train = read_lines(&root.join("train/input.txt"));
-    let val_in = read_lines(&root.join("val/input.txt"));
+    let train = read_items(&root.join("train/input.txt"));
+    let val_in = read_items(&root.join("val/input.txt"));
     let val_out = read_targets(&root.join("val/output.txt"));
     let test_out = read_targets(&root.join("test/output.txt"));
     if val_in.len() != val_out.len() {
@@ -184,7 +201,7 @@ fn load_ml1m(root: &Path, train_valid: bool) -> (Dataset, [Vec<EvalCase>; 2]) {
             val_out.len()
         ));
     }
-    let by_prefix: HashMap<&[u32], usize> = train
+    let by_prefix: HashMap<&[ItemIdx], usize> = train
         .iter()
         .enumerate()
         .map(|(u, s)| (s.as_slice(), u))
@@ -195,16 +212,15 @@ fn load_ml1m(root: &Path, train_valid: bool) -> (Dataset, [Vec<EvalCase>; 2]) {
         .flatten()
         .chain(&val_out)
         .chain(&test_out)
-        .copied()
+        .map(|i| i.index() + 1)
         .max()
-        .unwrap_or(0) as usize;
+        .unwrap_or(0);
     let mut data = Dataset {
-        item_ids: (0..=n_items).map(|i| i.to_string()).collect(),
+        items: (1..=n_items).map(|i| i.to_string()).collect(),
         train: train.clone(),
         valid: Vec::new(),
         test: Vec::new(),
     };
-    data.item_ids[0].clear();
     let mut is_valid_user = vec![false; data.train.len()];
     let mut gap_valid = Vec::new();
     for (n, (s, &o)) in val_in.iter().zip(&val_out).enumerate() {
@@ -255,7 +271,7 @@ fn load_ml1m(root: &Path, train_valid: bool) -> (Dataset, [Vec<EvalCase>; 2]) {
 /// Scoring all users this way and the 512 the same way shows whether those 512 are harder
 /// than the rest: test_512 is one random draw of 512 users, while gSASRec's published
 /// figures average all 6,040. The item in the gap is in no history, for either group.
-fn gap_case(user: usize, input: &[u32], target: u32) -> EvalCase {
+fn gap_case(user: usize, input: &[ItemIdx], target: ItemIdx) -> EvalCase {
     let mut history = input.to_vec();
     history.push(target);
     EvalCase {
@@ -352,12 +368,16 @@ fn main() {
         .bce_weight(args.get("bce", 0.0))
         .weight_ema(args.get("ema", 0.0))
         .label_smoothing(args.get("smoothing", 0.0))
-        .threads(args.get("threads", 2))
         .seed(seed)
         .early_stopping(early)
-        .quiet(false)
         .check()
         .unwrap_or_else(|e| usage_error(&format!("invalid parameters: {e}")));
+    // Threads are the program's to set: libtorch's for training, rayon's for evaluation.
+    let threads = args.get("threads", 2usize);
+    tch::set_num_threads(threads as i32);
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
     let t0 = Instant::now();
     let (data, gap) = if video {
         let path = root.join("Video.txt");
@@ -365,7 +385,9 @@ fn main() {
             .unwrap_or_else(|e| usage_error(&format!("--data: {}: {e}", path.display())));
         let pairs = Sequences::read_pairs(std::io::BufReader::new(f))
             .unwrap_or_else(|e| usage_error(&format!("{}: {e}", path.display())));
-        (Dataset::leave_one_out(&pairs), Default::default())
+        let data = Dataset::leave_one_out(&pairs)
+            .unwrap_or_else(|e| usage_error(&format!("{}: {e}", path.display())));
+        (data, Default::default())
     } else {
         load_ml1m(&root.join("ml1m_gsasrec_split"), train_valid)
     };
@@ -376,8 +398,9 @@ fn main() {
         data.train.len(),
         data.test.len()
     );
-    // Epoch lines go to stderr as training runs.
-    let (model, report) = params.fit(&data).expect("training");
+    let (model, report) = params
+        .fit_observed(&data, None, &EpochLines)
+        .expect("training");
     let t = Instant::now();
     // The test and the gap tests share one protocol, so their figures compare.
     let test_params = EvalParams::paper_and_full().seed(seed + 1);

@@ -3,7 +3,7 @@
 
 use tch::Tensor;
 
-use crate::error::Result;
+use crate::error::{torch, Result};
 
 /// Shadow copies of a var store's trainable weights.
 pub(crate) struct WeightEma {
@@ -39,7 +39,7 @@ impl WeightEma {
         let decay = self.decay.min((1.0 + t) / (10.0 + t));
         tch::no_grad(|| -> Result<()> {
             for (live, shadow) in &mut self.pairs {
-                let _ = shadow.f_lerp_(live, 1.0 - decay)?;
+                let _ = shadow.f_lerp_(live, 1.0 - decay).map_err(torch)?;
             }
             Ok(())
         })
@@ -50,8 +50,8 @@ impl WeightEma {
         tch::no_grad(|| -> Result<()> {
             for (live, shadow) in &mut self.pairs {
                 let held = live.detach().copy();
-                live.f_copy_(shadow)?;
-                shadow.f_copy_(&held)?;
+                live.f_copy_(shadow).map_err(torch)?;
+                shadow.f_copy_(&held).map_err(torch)?;
             }
             Ok(())
         })

@@ -1,14 +1,18 @@
+use std::path::PathBuf;
+
 /// Everything that can go wrong in groundrec-sasrec.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SasRecError {
     /// Reading or writing a file failed.
-    #[error("i/o error: {0}")]
-    Io(String),
-    /// A parameter is out of range.
-    #[error("invalid parameter: {0}")]
-    InvalidParam(String),
-    /// An input line could not be parsed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An input line could not be read or parsed.
     #[error("line {line}: {reason}")]
     Parse {
         /// 1-based line number.
@@ -16,12 +20,31 @@ pub enum SasRecError {
         /// What was wrong.
         reason: String,
     },
+    /// A setting is out of range.
+    #[error("invalid setting {param}: {reason}")]
+    InvalidParam {
+        /// The setting's name, as its setter is called.
+        param: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// A list length outside `1..=max`.
+    #[error("list length must be in 1..={max}, got {k}")]
+    ListLength {
+        /// The length asked for.
+        k: usize,
+        /// The most items that can be listed.
+        max: usize,
+    },
     /// There is nothing to work on (no items, no training pairs, an empty history, ...).
     #[error("empty input: {0}")]
     EmptyInput(String),
-    /// An item id that the model does not know.
+    /// An item id or index that the model does not know.
     #[error("unknown item: {0}")]
     UnknownItem(String),
+    /// An item id given twice where ids must be unique.
+    #[error("duplicate item id {0:?}")]
+    DuplicateItem(String),
     /// Item features with the wrong shape or non-finite values.
     #[error("invalid item features: {0}")]
     Features(String),
@@ -31,8 +54,8 @@ pub enum SasRecError {
     /// A saved model could not be read: missing, truncated, corrupt or of another version.
     #[error("artifact {path}: {reason}")]
     Artifact {
-        /// The file or folder.
-        path: String,
+        /// The file.
+        path: PathBuf,
         /// What was wrong.
         reason: String,
     },
@@ -41,10 +64,18 @@ pub enum SasRecError {
     Torch(String),
 }
 
-impl From<tch::TchError> for SasRecError {
-    fn from(e: tch::TchError) -> Self {
-        SasRecError::Torch(e.to_string())
+impl SasRecError {
+    pub(crate) fn param(param: &'static str, reason: impl Into<String>) -> Self {
+        SasRecError::InvalidParam {
+            param,
+            reason: reason.into(),
+        }
     }
+}
+
+/// libtorch's errors as this crate's (kept private: tch types do not cross the crate boundary).
+pub(crate) fn torch(e: tch::TchError) -> SasRecError {
+    SasRecError::Torch(e.to_string())
 }
 
 /// Shorthand for results of this crate.

@@ -11,8 +11,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::EvalCase;
 use crate::error::{Result, SasRecError};
+use crate::item::ItemIdx;
 use crate::params::Protocol;
-use crate::serve::SasRecModel;
+
+/// Anything that scores every item after each of a batch of histories: the libtorch network
+/// while it trains, the serving model after.
+pub(crate) trait ScoreRows {
+    /// Number of items (columns of a score row).
+    fn n_items(&self) -> usize;
+    /// Scores `[inputs, n_items]`, row-major, of the next item after each non-empty input.
+    fn score_rows(&self, inputs: &[&[ItemIdx]]) -> Result<Vec<f32>>;
+}
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +85,27 @@ pub struct RankMetrics {
     pub ndcg: f64,
 }
 
+impl RankMetrics {
+    /// HR@K and NDCG@K of cases whose target ranked at `rank` (0 is the top; `None`: the
+    /// target is not in the list at all). No cases give zeros.
+    pub fn from_ranks(ranks: impl IntoIterator<Item = Option<usize>>, k: usize) -> Self {
+        let (mut cases, mut hr, mut ndcg) = (0usize, 0.0, 0.0);
+        for r in ranks {
+            cases += 1;
+            if let Some(r) = r {
+                let (h, g) = gain(r, k);
+                hr += h;
+                ndcg += g;
+            }
+        }
+        let n = cases.max(1) as f64;
+        RankMetrics {
+            hr: hr / n,
+            ndcg: ndcg / n,
+        }
+    }
+}
+
 /// The outcome of an evaluation; every figure names its protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -123,7 +153,7 @@ impl fmt::Display for Evaluation {
 struct CaseResult {
     sampled_rank: Option<usize>,
     full_rank: Option<usize>,
-    top: Vec<u32>,
+    top: Vec<ItemIdx>,
 }
 
 fn gain(rank: usize, k: usize) -> (f64, f64) {
@@ -134,83 +164,84 @@ fn gain(rank: usize, k: usize) -> (f64, f64) {
     }
 }
 
-impl SasRecModel {
-    /// Evaluates `cases` under the protocols in `params`.
-    pub fn evaluate(&self, cases: &[EvalCase], params: &EvalParams) -> Result<Evaluation> {
-        let n = self.n_items();
-        if cases.is_empty() {
-            return Err(SasRecError::EmptyInput("no evaluation cases".into()));
-        }
-        if params.k == 0 || params.k > n || params.batch_size == 0 {
-            return Err(SasRecError::InvalidParam(format!(
-                "need 1 <= k <= {n} items and batch_size >= 1, got k = {} and batch_size = {}",
-                params.k, params.batch_size
-            )));
-        }
-        if params.sampled_negatives == Some(0) {
-            return Err(SasRecError::InvalidParam(
-                "the sampled protocol needs at least one negative".into(),
-            ));
-        }
-        let mut results = Vec::with_capacity(cases.len());
-        for (b, chunk) in cases.chunks(params.batch_size).enumerate() {
-            for c in chunk {
-                self.check_ids(c.input.iter().chain(&c.history).chain([&c.target]))?;
-            }
-            let inputs: Vec<&[u32]> = chunk.iter().map(|c| c.input.as_slice()).collect();
-            let scores = self.score_rows(&inputs)?;
-            let m = n + 1;
-            let first = b * params.batch_size;
-            let part: Vec<CaseResult> = chunk
-                .par_iter()
-                .enumerate()
-                .map(|(r, c)| {
-                    let row = &scores[r * m..(r + 1) * m];
-                    rank_case(row, c, params, first + r)
-                })
-                .collect();
-            results.extend(part);
-        }
-        let users = results.len();
-        let mean = |ranks: Vec<usize>| {
-            let (hr, ndcg) = ranks.iter().fold((0.0, 0.0), |(h, g), &r| {
-                let (dh, dg) = gain(r, params.k);
-                (h + dh, g + dg)
-            });
-            RankMetrics {
-                hr: hr / users as f64,
-                ndcg: ndcg / users as f64,
-            }
-        };
-        let sampled = params
-            .sampled_negatives
-            .map(|_| mean(results.iter().filter_map(|r| r.sampled_rank).collect()));
-        let full = params
-            .full
-            .then(|| mean(results.iter().filter_map(|r| r.full_rank).collect()));
-        let coverage = params.full.then(|| {
-            let seen: HashSet<u32> = results.iter().flat_map(|r| r.top.iter().copied()).collect();
-            seen.len() as f64 / n as f64
-        });
-        Ok(Evaluation {
-            users,
-            k: params.k,
-            sampled_negatives: params.sampled_negatives,
-            sampled,
-            full,
-            coverage,
-        })
+/// Evaluates `cases` under the protocols in `params` with any scorer.
+pub(crate) fn evaluate(
+    scorer: &impl ScoreRows,
+    cases: &[EvalCase],
+    params: &EvalParams,
+) -> Result<Evaluation> {
+    let n = scorer.n_items();
+    if cases.is_empty() {
+        return Err(SasRecError::EmptyInput("no evaluation cases".into()));
     }
+    if params.k == 0 || params.k > n {
+        return Err(SasRecError::ListLength {
+            k: params.k,
+            max: n,
+        });
+    }
+    if params.batch_size == 0 {
+        return Err(SasRecError::param("batch_size", "must be at least 1"));
+    }
+    if params.sampled_negatives == Some(0) {
+        return Err(SasRecError::param(
+            "sampled_negatives",
+            "the sampled protocol needs at least one negative",
+        ));
+    }
+    let mut results = Vec::with_capacity(cases.len());
+    for (b, chunk) in cases.chunks(params.batch_size).enumerate() {
+        for c in chunk {
+            let all = c.input.iter().chain(&c.history).chain([&c.target]);
+            if let Some(i) = all.into_iter().find(|i| i.index() >= n) {
+                return Err(SasRecError::UnknownItem(format!(
+                    "item index {i} is outside 0..{n}"
+                )));
+            }
+        }
+        let inputs: Vec<&[ItemIdx]> = chunk.iter().map(|c| c.input.as_slice()).collect();
+        let scores = scorer.score_rows(&inputs)?;
+        let m = n;
+        let first = b * params.batch_size;
+        let part: Vec<CaseResult> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(r, c)| {
+                let row = &scores[r * m..(r + 1) * m];
+                rank_case(row, c, params, first + r)
+            })
+            .collect();
+        results.extend(part);
+    }
+    let users = results.len();
+    let sampled = params
+        .sampled_negatives
+        .map(|_| RankMetrics::from_ranks(results.iter().map(|r| r.sampled_rank), params.k));
+    let full = params
+        .full
+        .then(|| RankMetrics::from_ranks(results.iter().map(|r| r.full_rank), params.k));
+    let coverage = params.full.then(|| {
+        let seen: HashSet<ItemIdx> = results.iter().flat_map(|r| r.top.iter().copied()).collect();
+        seen.len() as f64 / n as f64
+    });
+    Ok(Evaluation {
+        users,
+        k: params.k,
+        sampled_negatives: params.sampled_negatives,
+        sampled,
+        full,
+        coverage,
+    })
 }
 
 fn rank_case(row: &[f32], c: &EvalCase, params: &EvalParams, index: usize) -> CaseResult {
-    let target = row[c.target as usize];
-    let higher = |i: u32| row[i as usize] > target;
+    let target = row[c.target.index()];
+    let higher = |i: ItemIdx| row[i.index()] > target;
     let sampled_rank = params.sampled_negatives.map(|k| {
         let mut history = c.history.clone();
         history.push(c.target);
         history.sort_unstable();
-        let n = row.len() as u32 - 1;
+        let n = row.len() as u32;
         let mut rng = ChaCha8Rng::seed_from_u64(
             params
                 .seed
@@ -221,17 +252,17 @@ fn rank_case(row: &[f32], c: &EvalCase, params: &EvalParams, index: usize) -> Ca
             // Uniform over the unseen items (rejection; a user who has seen everything gets
             // no negatives and rank 0).
             let neg = (0..1000)
-                .map(|_| rng.gen_range(1..=n))
+                .map(|_| ItemIdx::new(rng.gen_range(1..=n) - 1))
                 .find(|i| history.binary_search(i).is_err());
             rank += neg.is_some_and(higher) as usize;
         }
         rank
     });
     let (full_rank, top) = if params.full {
-        let mut input: Vec<u32> = c.input.iter().copied().filter(|&i| i != c.target).collect();
+        let mut input: Vec<ItemIdx> = c.input.iter().copied().filter(|&i| i != c.target).collect();
         input.sort_unstable();
         input.dedup();
-        let all = (1..row.len() as u32).filter(|&i| higher(i)).count();
+        let all = row.iter().filter(|&&s| s > target).count();
         let masked = input.iter().filter(|&&i| higher(i)).count();
         (Some(all - masked), top_k(row, &input, params.k))
     } else {
@@ -244,40 +275,44 @@ fn rank_case(row: &[f32], c: &EvalCase, params: &EvalParams, index: usize) -> Ca
     }
 }
 
-/// The `k` best items of `row` (padding and the sorted `exclude` left out), best first.
-pub(crate) fn top_k(row: &[f32], exclude: &[u32], k: usize) -> Vec<u32> {
-    let mut cand: Vec<(f32, u32)> = (1..row.len() as u32)
-        .filter(|i| exclude.binary_search(i).is_err())
+/// The `k` best items of `row` (the sorted `exclude` left out), best first; ties go to the
+/// lower index.
+pub(crate) fn top_k(row: &[f32], exclude: &[ItemIdx], k: usize) -> Vec<ItemIdx> {
+    let mut cand: Vec<(f32, u32)> = (0..row.len() as u32)
+        .filter(|&i| exclude.binary_search(&ItemIdx::new(i)).is_err())
         .map(|i| (row[i as usize], i))
         .collect();
     let by_score = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    if cand.len() > k {
+    if cand.len() > k && k > 0 {
         cand.select_nth_unstable_by(k - 1, by_score);
-        cand.truncate(k);
     }
+    cand.truncate(k);
     cand.sort_unstable_by(by_score);
-    cand.into_iter().map(|(_, i)| i).collect()
+    cand.into_iter().map(|(_, i)| ItemIdx::new(i)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::item::items;
+
     #[test]
     fn top_k_orders_and_excludes() {
-        let row = [9.0, 0.1, 0.5, 0.3, 0.9, 0.5];
-        assert_eq!(top_k(&row, &[4], 3), vec![2, 5, 3]);
-        assert_eq!(top_k(&row, &[], 10), vec![4, 2, 5, 3, 1]);
+        let row = [0.1, 0.5, 0.3, 0.9, 0.5];
+        assert_eq!(top_k(&row, &items([3]), 3), items([1, 4, 2]));
+        assert_eq!(top_k(&row, &[], 10), items([3, 1, 4, 2, 0]));
+        assert_eq!(top_k(&row, &[], 0), vec![]);
     }
 
     #[test]
     fn ranks_count_strictly_higher_scores_outside_the_input() {
-        let row = [0.0, 0.2, 0.8, 0.5, 0.9, 0.1];
+        let row = [0.2, 0.8, 0.5, 0.9, 0.1];
         let case = EvalCase {
             user: 0,
-            input: vec![4],
-            target: 3,
-            history: vec![4, 3],
+            input: items([3]),
+            target: ItemIdx::new(2),
+            history: items([3, 2]),
         };
         let p = EvalParams {
             k: 2,
@@ -287,10 +322,13 @@ mod tests {
             batch_size: 1,
         };
         let r = rank_case(&row, &case, &p, 0);
-        // Item 4 is masked as history; only item 2 beats the target.
+        // Item 3 is masked as history; only item 1 beats the target.
         assert_eq!(r.full_rank, Some(1));
-        assert_eq!(r.top, vec![2, 3]);
+        assert_eq!(r.top, items([1, 2]));
         assert_eq!(gain(1, 2), (1.0, 1.0 / 3f64.log2()));
         assert_eq!(gain(2, 2), (0.0, 0.0));
+        let m = RankMetrics::from_ranks([Some(0), Some(1), Some(5), None], 2);
+        assert_eq!(m.hr, 0.5);
+        assert!((m.ndcg - (1.0 + 1.0 / 3f64.log2()) / 4.0).abs() < 1e-12);
     }
 }

@@ -2,7 +2,9 @@
 //! multi-head causal self-attention over a user's item history, trained with libtorch (tch).
 //!
 //! - **Data**: [`Sequences`] reads `user item` lines or one-line-per-user sequences and keeps
-//!   the id maps both ways; [`Dataset::leave_one_out`] is the paper's split.
+//!   the id maps both ways; [`Dataset::from_sequences`] takes sequences built in memory and
+//!   [`Split::LeaveOneOut`] is the paper's split. Items are [`ItemIdx`] positions `0..n`: the
+//!   network's padding id never leaves this crate.
 //! - **Model**: item embeddings scaled by √d plus learned positions, N blocks of causal
 //!   multi-head attention and point-wise feed-forward layers (the layout of the paper's code,
 //!   or pre-LN; dropout on attention weights, and on attention outputs only if asked:
@@ -10,30 +12,33 @@
 //!   embedding or a separate output table ([`SasRecParams::separate_output`]), optionally
 //!   plus a learned bias per item ([`SasRecParams::item_bias`]). Optional frozen item features
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
-//! - **Training**: [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`]; losses
-//!   [`Loss::Bce`] (paper), [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and
-//!   [`Loss::FullSoftmax`]; negatives never come from the user's own training items and are
-//!   drawn per batch, per user or per position ([`NegativeDraw`]); Adam with
-//!   betas (0.9, 0.98) at a constant or cosine-decayed rate ([`LrSchedule`]); early stopping
-//!   on validation NDCG@10; progress bars unless quiet; optionally every step of histories
-//!   longer than the maximum length ([`SasRecParams::history_windows`]) and an added BCE term
-//!   beside a softmax loss ([`SasRecParams::bce_weight`]); a moving average of the weights
-//!   for validation and the returned model ([`SasRecParams::weight_ema`]); label smoothing
-//!   of the softmax losses ([`SasRecParams::label_smoothing`]). Each step runs its batch as
-//!   groups of rows of similar length, each cut to its own longest history
-//!   ([`SasRecParams::length_groups`]): the same loss and gradients for less work (1.8x
-//!   faster epochs on ML-1M at length 200).
+//! - **Training** (libtorch): [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`],
+//!   [`SasRecParams::check`] gives [`SasRecValidParams`]; losses [`Loss::Bce`] (paper),
+//!   [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and [`Loss::FullSoftmax`]; negatives
+//!   never come from the user's own training items and are drawn per batch, per user or per
+//!   position ([`NegativeDraw`]); Adam with betas (0.9, 0.98) at a constant or cosine-decayed
+//!   rate ([`LrSchedule`]); early stopping on validation NDCG@10; weight averaging, label
+//!   smoothing, an added BCE term, training on every window of long histories; each step runs
+//!   its batch as groups of rows of similar length ([`SasRecParams::length_groups`]). Nothing
+//!   is printed: [`SasRecValidParams::fit_observed`] reports steps and epochs to a
+//!   [`TrainObserver`]. Seeded fits give the same model in any thread (they take turns on
+//!   libtorch's one random generator).
 //! - **Evaluation**: [`SasRecModel::evaluate`] reports HR@K / NDCG@K under the paper's
-//!   sampled protocol and under full ranking, and catalogue coverage.
-//! - **Serving**: [`SasRecModel::recommend`] for any history, [`SasRecModel::save`] /
-//!   [`SasRecModel::load`] with safetensors weights and a JSON description.
+//!   sampled protocol and under full ranking, and catalogue coverage;
+//!   [`RankMetrics::from_ranks`] is the same metric for lists made elsewhere.
+//! - **Serving** (plain Rust, no libtorch): [`SasRecModel::recommend`] for any history,
+//!   [`SasRecModel::scores`] for batches, [`SasRecModel::add_items`] for items that arrive
+//!   after training, [`SasRecModel::save`] / [`SasRecModel::load`] (one safetensors file).
+//!   The model is `Send + Sync` and computes on the calling thread (large batches on rayon's
+//!   pool), so a server shares one copy between request threads.
 //!
 //! tch types never appear in the public API: inputs and outputs are plain Rust and ndarray.
+//! Threads are the caller's: training uses libtorch's intra-op setting as the process has it
+//! (`tch::set_num_threads` in the program, or `OMP_NUM_THREADS`), serving uses rayon's pool.
 //!
 //! Memory: a full-softmax step allocates `[positions, items]` logits (hundreds of MB on
-//! ML-1M), which glibc maps and unmaps on every step. On ML-1M that cost 28 % of the training
-//! time in page faults; running the process with `MALLOC_MMAP_MAX_=0` and a large
-//! `MALLOC_TRIM_THRESHOLD_` keeps the memory in the process and made an epoch 1.24x faster
+//! ML-1M), which glibc maps and unmaps on every step; running the process with
+//! `MALLOC_MMAP_MAX_=0` and a large `MALLOC_TRIM_THRESHOLD_` keeps that memory in the process
 //! (docs/benchmarks.md). The library leaves the process's allocator settings to you.
 //!
 //! # Example
@@ -48,14 +53,13 @@
 //!         log.push_str(&format!("u{u} item{}\n", (u + i) % 10));
 //!     }
 //! }
-//! let data = Dataset::leave_one_out(&Sequences::read_pairs(log.as_bytes())?);
+//! let data = Dataset::leave_one_out(&Sequences::read_pairs(log.as_bytes())?)?;
 //! let (model, report) = SasRec::params()
 //!     .hidden(16)
 //!     .heads(2)
 //!     .max_len(8)
 //!     .epochs(3)
 //!     .early_stopping(None)
-//!     .quiet(true)
 //!     .check()?
 //!     .fit(&data)?;
 //! assert_eq!(report.epochs.len(), 3);
@@ -75,7 +79,10 @@ mod dataset;
 mod ema;
 mod error;
 mod eval;
+mod export;
 mod grouped;
+mod infer;
+mod item;
 mod model;
 mod params;
 mod serve;
@@ -83,13 +90,14 @@ mod train;
 
 pub use artifact::{fnv1a64, FORMAT_VERSION};
 pub use data::{leave_one_out, Sequences, UserSplit};
-pub use dataset::{Dataset, EvalCase};
+pub use dataset::{Dataset, EvalCase, Split};
 pub use error::{Result, SasRecError};
 pub use eval::{EvalParams, Evaluation, RankMetrics};
+pub use item::{items, ItemIdx};
 pub use model::ModelConfig;
 pub use params::{
     Compute, EarlyStopping, Loss, LrSchedule, NegativeDraw, Protocol, SasRec, SasRecParams,
     SasRecValidParams,
 };
 pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
-pub use train::{EpochLog, Phases, TrainReport};
+pub use train::{set_torch_threads, EpochLog, Phases, TrainObserver, TrainReport};

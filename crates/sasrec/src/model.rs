@@ -73,18 +73,27 @@ impl ModelConfig {
 
     /// Checks sizes and rates.
     pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(SasRecError::InvalidParam(m));
-        if self.n_items == 0 || self.hidden == 0 || self.blocks == 0 || self.max_len == 0 {
-            return bad("n_items, hidden, blocks and max_len must all be at least 1".into());
+        for (param, v) in [
+            ("n_items", self.n_items),
+            ("hidden", self.hidden),
+            ("blocks", self.blocks),
+            ("max_len", self.max_len),
+        ] {
+            if v == 0 {
+                return Err(SasRecError::param(param, "must be at least 1"));
+            }
         }
         if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
-            return bad(format!(
-                "heads ({}) must divide hidden ({})",
-                self.heads, self.hidden
+            return Err(SasRecError::param(
+                "heads",
+                format!("{} must divide hidden ({})", self.heads, self.hidden),
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+            return Err(SasRecError::param(
+                "dropout",
+                format!("must be in [0, 1), got {}", self.dropout),
+            ));
         }
         Ok(())
     }
@@ -231,7 +240,7 @@ impl Network {
                 features.size()
             )));
         }
-        tch::no_grad(|| f.f_copy_(features))?;
+        tch::no_grad(|| f.f_copy_(features)).map_err(crate::error::torch)?;
         Ok(())
     }
 
@@ -523,6 +532,7 @@ mod tests {
             // The same seed gives the same masks up to the extra dropout's (unless another
             // test draws in between, which only adds a difference).
             let train = |n: &Network| {
+                let _rng = crate::train::torch_rng_lock();
                 tch::manual_seed(11);
                 tch::no_grad(|| n.forward_t(&seqs, true))
             };

@@ -171,10 +171,8 @@ pub struct SasRecValidParams {
     #[serde(default)]
     pub(crate) label_smoothing: f64,
     pub(crate) seed: u64,
-    pub(crate) threads: usize,
     pub(crate) compute: Compute,
     pub(crate) early_stopping: Option<EarlyStopping>,
-    pub(crate) quiet: bool,
 }
 
 /// Serde default of `length_groups` in settings saved before it existed: each batch ran whole.
@@ -191,7 +189,8 @@ impl SasRec {
     /// Defaults: hidden 64, 2 blocks, 2 heads, max length 50, dropout 0.2, sampled softmax
     /// with 256 negatives shared per batch ([`NegativeDraw::PerBatch`]), learning rate 1e-3,
     /// batch 128 (plain shuffled batches, each run as 4 length groups), 100 epochs with early
-    /// stopping on full-ranking validation NDCG@10, seed 42, 2 threads, CPU.
+    /// stopping on full-ranking validation NDCG@10, seed 42, CPU. Training uses libtorch's
+    /// intra-op thread setting as the process has it: threads are the caller's to set.
     pub fn params() -> SasRecParams {
         SasRecParams(SasRecValidParams {
             hidden: 64,
@@ -217,10 +216,8 @@ impl SasRec {
             weight_ema: 0.0,
             label_smoothing: 0.0,
             seed: 42,
-            threads: 2,
             compute: Compute::Cpu,
             early_stopping: Some(EarlyStopping::default()),
-            quiet: false,
         })
     }
 
@@ -262,25 +259,18 @@ impl SasRecParams {
     setter!(/// Pre-LN blocks instead of the paper's layout.
         pre_ln: bool);
     setter!(/// Scores items by a separate output embedding table instead of the input item
-        /// embedding (off by default: the paper shares one table). Doubles the item
-        /// parameters; gSASRec trains this way. Measured on ML-1M with the full softmax: it
-        /// fits faster and overfits sooner, no better on test; on Amazon Games (sampled
-        /// softmax) it fell behind from the first epochs (docs/benchmarks.md).
+        /// embedding (off by default: the paper shares one table; gSASRec trains this way).
+        /// Doubles the item parameters. Measured effect: docs/benchmarks.md.
         separate_output: bool);
-    setter!(/// Adds a learned score bias per item (off by default; the paper has none): an
-        /// item's score is the dot product of its vector with the history's plus its bias, so
-        /// an item's overall pull need not be written into its vector. One parameter per item;
-        /// it is saved with the model and applies to every loss and to serving. Measured on
-        /// Amazon Games (sampled softmax, 60 epochs): the same validation curve within 0.002
-        /// and no better test (docs/benchmarks.md).
+    setter!(/// Adds a learned score bias per item (off by default; the paper has none), so an
+        /// item's overall pull need not be written into its vector. Saved with the model;
+        /// applies to every loss and to serving. Measured effect: docs/benchmarks.md.
         item_bias: bool);
     setter!(/// Dropout on each attention output before its residual add (off by default), as the
-        /// paper's text writes its blocks: `x + Dropout(Attention(LN(x)))`. The authors' code,
-        /// whose figures the paper reports, drops out only the attention weights, and so does
-        /// the default. The attention weights get dropout either way. Measured on Amazon Games
-        /// (dropout 0.5, three paired seeds): turning it on costs 0.011 sampled HR@10 and
-        /// 0.011 NDCG@10 on the test (docs/benchmarks.md). Parameters and models saved before
-        /// this setting existed read back with it on, as they were trained.
+        /// paper's text writes its blocks. The authors' code, whose figures the paper
+        /// reports, drops out only the attention weights, and so does the default (it scored
+        /// higher on Amazon Games, docs/benchmarks.md). Settings and models saved before this
+        /// setting existed read back with it on, as they were trained.
         attention_output_dropout: bool);
     setter!(/// The training objective.
         loss: Loss);
@@ -292,24 +282,15 @@ impl SasRecParams {
         batch_size: usize);
     setter!(/// Length bucketing: sort each run of this many batches' worth of shuffled users
         /// by sequence length before cutting batches (0 or 1, the default: plain shuffled
-        /// batches). Batches of similar lengths waste less work on padding (epochs 3x faster
-        /// on Amazon Games than plain batches run whole, measured before `length_groups`
-        /// existed) but trained worse models there (sampled HR@10 0.688 against 0.726 after 60
-        /// epochs), so it is a speed/quality trade-off to measure on your data;
-        /// [`SasRecParams::length_groups`] saves part of that work without changing the
-        /// batches.
+        /// batches). Faster epochs, but it changes the batches and trained worse models on
+        /// Amazon Games; [`SasRecParams::length_groups`] saves work without changing them.
         length_buckets: usize);
     setter!(/// Run each step's batch through the network as this many groups of rows of similar
         /// length, each cut to its own longest sequence (1: the whole batch at once; default
         /// 4). The batches, the loss and its gradients stay those of the whole batch; only the
-        /// work changes, so unlike `length_buckets` this does not change what is learned. With
-        /// the paper's settings and plain batches an epoch took 1.3x less time on Amazon Games
-        /// and 1.8x less on ML-1M at length 200 with 4 groups than with 1; 8 groups were no
-        /// faster (docs/benchmarks.md).
+        /// work shrinks (figures in docs/benchmarks.md).
         length_groups: usize);
     setter!(/// How the sampled losses draw their negatives (one shared set per batch by default).
-        /// Per-user negatives cost more and trained better models on Amazon Games than
-        /// shared ones (docs/benchmarks.md).
         negative_draw: NegativeDraw);
     setter!(/// Train on whole long histories: a history longer than `max_len + 1` items is also cut
         /// into earlier windows of `max_len` targets, each one more training sequence per
@@ -318,109 +299,179 @@ impl SasRecParams {
         history_windows: bool);
     setter!(/// Maximum number of epochs.
         epochs: usize);
-    setter!(/// L2 penalty on the item embedding table (on both tables with
-        /// [`SasRecParams::separate_output`]); 0 by default, as in the paper's runs. Measured
-        /// on Amazon Games (sampled softmax, weight averaging, 60 epochs, four paired seeds):
-        /// with dropout on attention outputs, 1e-4 lifted validation NDCG@10 by 0.004–0.008
-        /// and test HR@10 by 0.0015 on average; with the default layout (two paired seeds) it
-        /// cost 0.003–0.004 test HR@10. Either way it shrinks rare items out of the top 10s
-        /// (coverage@10 0.26 → 0.17); 1e-3 learns far more slowly (docs/benchmarks.md).
+    setter!(/// L2 penalty on the item embedding table (both tables with
+        /// [`SasRecParams::separate_output`]); 0 by default, as in the paper's runs. It
+        /// shrinks rare items out of the top 10s (docs/benchmarks.md).
         l2_emb: f64);
     setter!(/// Adds this weight times the paper's BCE (one negative per position, drawn uniformly
         /// outside the user's items) to a multi-negative or full-softmax loss (0, the default:
-        /// no added term). Softmax losses learn the top of the ranking; the paper's protocol
-        /// ranks the target against uniformly drawn items, which is what BCE's negatives are.
+        /// no added term).
         bce_weight: f64);
     setter!(/// Keeps an exponential moving average of the weights with this decay per step
         /// (Polyak averaging; 0, the default, is off). The decay warms up: at step `t` it is
-        /// `min(decay, (1 + t) / (10 + t))`, so it reaches `decay` only after
-        /// `(10 decay - 1) / (1 - decay)` steps (8,990 for 0.999) and until then the average
-        /// spans roughly the last tenth of the steps taken. Validation, early stopping and the
-        /// returned model use the averaged weights; training goes on from the live ones.
-        /// Measured: +0.0033 sampled HR@10 on Amazon Games with 0.999, no gain on ML-1M with
-        /// 0.995 (docs/benchmarks.md).
+        /// `min(decay, (1 + t) / (10 + t))`. Validation, early stopping and the returned model
+        /// use the averaged weights; training goes on from the live ones.
         weight_ema: f64);
     setter!(/// Label smoothing of the softmax losses ([`Loss::SampledSoftmax`],
         /// [`Loss::FullSoftmax`]) in `[0, 1)`: the next item's target probability is
-        /// `1 - eps` and `eps` is spread evenly over the other candidates (0, the default:
-        /// none). A regulariser against over-confident scores. Measured: 0.1 on Amazon Games
-        /// learned faster for 10 epochs, then fell behind (docs/benchmarks.md).
+        /// `1 - eps` and `eps` is spread evenly over the other candidates (0, the default).
         label_smoothing: f64);
     setter!(/// Seed of initialisation, dropout, batch order and negative sampling.
         seed: u64);
-    setter!(/// CPU threads libtorch uses (a process-wide libtorch setting).
-        threads: usize);
     setter!(/// Where to compute.
         compute: Compute);
     setter!(/// Early stopping, or `None` to train all epochs.
         early_stopping: Option<EarlyStopping>);
-    setter!(/// No progress output.
-        quiet: bool);
 
     /// Validates the settings.
     pub fn check(self) -> Result<SasRecValidParams> {
         let p = self.0;
-        let bad = |m: String| Err(SasRecError::InvalidParam(m));
+        let bad = |param: &'static str, m: String| Err(SasRecError::param(param, m));
         p.model_config(1, 0).check()?;
         if !(p.learning_rate.is_finite() && p.learning_rate > 0.0) {
-            return bad(format!(
-                "learning_rate must be positive, got {}",
-                p.learning_rate
-            ));
+            return bad(
+                "learning_rate",
+                format!("must be positive, got {}", p.learning_rate),
+            );
         }
         if !(p.l2_emb.is_finite() && p.l2_emb >= 0.0) {
-            return bad(format!("l2_emb must be >= 0, got {}", p.l2_emb));
+            return bad("l2_emb", format!("must be >= 0, got {}", p.l2_emb));
         }
         if !(p.bce_weight.is_finite() && p.bce_weight >= 0.0) {
-            return bad(format!("bce_weight must be >= 0, got {}", p.bce_weight));
+            return bad("bce_weight", format!("must be >= 0, got {}", p.bce_weight));
         }
         if !(0.0..1.0).contains(&p.weight_ema) {
-            return bad(format!(
-                "weight_ema must be in [0, 1), got {}",
-                p.weight_ema
-            ));
+            return bad(
+                "weight_ema",
+                format!("must be in [0, 1), got {}", p.weight_ema),
+            );
         }
         if !(0.0..1.0).contains(&p.label_smoothing) {
-            return bad(format!(
-                "label_smoothing must be in [0, 1), got {}",
-                p.label_smoothing
-            ));
+            return bad(
+                "label_smoothing",
+                format!("must be in [0, 1), got {}", p.label_smoothing),
+            );
         }
         if p.label_smoothing > 0.0
             && !matches!(p.loss, Loss::SampledSoftmax { .. } | Loss::FullSoftmax)
         {
-            return bad("label_smoothing applies to the softmax losses only".into());
+            return bad(
+                "label_smoothing",
+                "applies to the softmax losses only".into(),
+            );
         }
         if p.bce_weight > 0.0 && p.loss == Loss::Bce {
-            return bad("bce_weight adds BCE to the other losses; the loss is BCE already".into());
+            return bad(
+                "bce_weight",
+                "adds BCE to the other losses; the loss is BCE already".into(),
+            );
         }
-        if p.batch_size == 0 || p.epochs == 0 || p.threads == 0 || p.length_groups == 0 {
-            return bad("batch_size, epochs, threads and length_groups must be at least 1".into());
+        for (param, v) in [
+            ("batch_size", p.batch_size),
+            ("epochs", p.epochs),
+            ("length_groups", p.length_groups),
+        ] {
+            if v == 0 {
+                return bad(param, "must be at least 1".into());
+            }
         }
         match p.loss {
             Loss::GBce { negatives, t } if negatives == 0 || !(0.0..=1.0).contains(&t) => {
-                return bad(format!(
-                    "gBCE needs negatives >= 1 and t in [0, 1], got {negatives} and {t}"
-                ))
+                return bad(
+                    "loss",
+                    format!("gBCE needs negatives >= 1 and t in [0, 1], got {negatives} and {t}"),
+                )
             }
             Loss::SampledSoftmax { negatives: 0 } => {
-                return bad("sampled softmax needs at least one negative".into())
+                return bad("loss", "sampled softmax needs at least one negative".into())
             }
             _ => {}
         }
         if let Some(es) = p.early_stopping {
             if es.every == 0 || es.patience == 0 {
-                return bad("early stopping needs every >= 1 and patience >= 1".into());
+                return bad(
+                    "early_stopping",
+                    "needs every >= 1 and patience >= 1".into(),
+                );
             }
             if es.protocol == (Protocol::Sampled { negatives: 0 }) {
-                return bad("the sampled protocol needs at least one negative".into());
+                return bad(
+                    "early_stopping",
+                    "the sampled protocol needs at least one negative".into(),
+                );
             }
         }
         Ok(p)
     }
 }
 
+macro_rules! getter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> $ty {
+            self.$name
+        }
+    };
+}
+
 impl SasRecValidParams {
+    getter!(/// Embedding and hidden size.
+        hidden: usize);
+    getter!(/// Self-attention blocks.
+        blocks: usize);
+    getter!(/// Attention heads.
+        heads: usize);
+    getter!(/// Longest history read.
+        max_len: usize);
+    getter!(/// Dropout rate.
+        dropout: f64);
+    getter!(/// Pre-LN blocks instead of the paper's layout.
+        pre_ln: bool);
+    getter!(/// A separate output embedding table.
+        separate_output: bool);
+    getter!(/// A learned score bias per item.
+        item_bias: bool);
+    getter!(/// Dropout on attention outputs too.
+        attention_output_dropout: bool);
+    getter!(/// The training objective.
+        loss: Loss);
+    getter!(/// Adam's learning rate.
+        learning_rate: f64);
+    getter!(/// The learning-rate schedule.
+        lr_schedule: LrSchedule);
+    getter!(/// Users per training step.
+        batch_size: usize);
+    getter!(/// Length bucketing of batches (0 or 1: off).
+        length_buckets: usize);
+    getter!(/// Length groups per step.
+        length_groups: usize);
+    getter!(/// How sampled negatives are drawn.
+        negative_draw: NegativeDraw);
+    getter!(/// Training on every window of long histories.
+        history_windows: bool);
+    getter!(/// Maximum number of epochs.
+        epochs: usize);
+    getter!(/// L2 penalty on the item table.
+        l2_emb: f64);
+    getter!(/// Weight of an added BCE term.
+        bce_weight: f64);
+    getter!(/// Decay of the weights' moving average (0: off).
+        weight_ema: f64);
+    getter!(/// Label smoothing of the softmax losses.
+        label_smoothing: f64);
+    getter!(/// Seed of every random step.
+        seed: u64);
+    getter!(/// Where the model computes.
+        compute: Compute);
+    getter!(/// Early stopping, if any.
+        early_stopping: Option<EarlyStopping>);
+
+    /// These settings with another seed (a checked seed cannot be out of range).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     pub(crate) fn model_config(&self, n_items: usize, feature_dim: usize) -> ModelConfig {
         ModelConfig {
             n_items,
@@ -537,9 +588,25 @@ mod tests {
         ];
         for p in cases {
             assert!(
-                matches!(p.clone().check(), Err(SasRecError::InvalidParam(_))),
+                matches!(p.clone().check(), Err(SasRecError::InvalidParam { .. })),
                 "{p:?}"
             );
         }
+        let err = SasRec::params()
+            .batch_size(0)
+            .check()
+            .expect_err("zero batch");
+        assert!(
+            matches!(
+                err,
+                SasRecError::InvalidParam {
+                    param: "batch_size",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let p = SasRec::params().hidden(32).check().expect("valid");
+        assert_eq!((p.hidden(), p.with_seed(7).seed()), (32, 7));
     }
 }

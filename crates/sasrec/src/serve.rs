@@ -1,14 +1,16 @@
-//! A trained model: scoring, recommending for any history.
+//! A trained model: scoring and recommending for any history, and items added after training.
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
 
+use crate::dataset::EvalCase;
 use crate::error::{Result, SasRecError};
-use crate::eval::top_k;
-use crate::model::{ModelConfig, Network};
+use crate::eval::{evaluate, top_k, EvalParams, Evaluation, ScoreRows};
+use crate::infer::Weights;
+use crate::item::ItemIdx;
+use crate::model::ModelConfig;
 
 /// Where a recommendation came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,8 +27,8 @@ pub enum Source {
 pub struct Recommendation {
     /// External item id.
     pub item: String,
-    /// Dense item id (`1..=n_items`).
-    pub index: u32,
+    /// The item's index.
+    pub index: ItemIdx,
     /// The model's score (a logit), or the popularity share for [`Source::Popularity`].
     pub score: f32,
     /// Where the item came from.
@@ -51,158 +53,112 @@ impl Default for RecommendOptions {
     }
 }
 
-/// A trained SASRec model. Histories longer than `max_len` are read by their last `max_len`
-/// items (all of them are still excluded from the recommendations).
+/// A trained SASRec model, ready to serve. Histories longer than `max_len` are read by their
+/// last `max_len` items (all of them are still excluded from the recommendations).
+///
+/// Scoring runs in plain Rust on the exported weights, not on libtorch: the model is
+/// `Send + Sync` (share one behind an `Arc` between request threads), a call uses the
+/// calling thread (batches of more than 16 histories spread over rayon's pool), and items
+/// can be added after training ([`SasRecModel::add_items`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SasRecModel {
-    net: Network,
+    pub(crate) config: ModelConfig,
+    pub(crate) weights: Weights,
     pub(crate) item_ids: Vec<String>,
-    index: HashMap<String, u32>,
-    /// Training interactions per dense item (index 0 unused).
+    index: HashMap<String, ItemIdx>,
+    /// Training interactions per item.
     pub(crate) popularity: Vec<u32>,
 }
 
-impl std::fmt::Debug for SasRecModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SasRecModel")
-            .field("config", &self.net.config)
-            .finish_non_exhaustive()
-    }
-}
-
 impl SasRecModel {
-    pub(crate) fn new(net: Network, item_ids: Vec<String>, popularity: Vec<u32>) -> Self {
-        let index = item_ids
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, s)| (s.clone(), i as u32))
-            .collect();
-        Self {
-            net,
+    /// Checks that the parts describe the same items.
+    pub(crate) fn new(
+        config: ModelConfig,
+        weights: Weights,
+        item_ids: Vec<String>,
+        popularity: Vec<u32>,
+    ) -> Result<Self> {
+        let n = weights.n_items();
+        if config.n_items != n || item_ids.len() != n || popularity.len() != n {
+            return Err(SasRecError::EmptyInput(format!(
+                "{} items in the config, {n} in the weights, {} ids and {} popularity counts",
+                config.n_items,
+                item_ids.len(),
+                popularity.len()
+            )));
+        }
+        let mut index = HashMap::with_capacity(n);
+        for (i, id) in item_ids.iter().enumerate() {
+            if index.insert(id.clone(), ItemIdx::new(i as u32)).is_some() {
+                return Err(SasRecError::DuplicateItem(id.clone()));
+            }
+        }
+        Ok(Self {
+            config,
+            weights,
             item_ids,
             index,
             popularity,
-        }
-    }
-
-    pub(crate) fn net(&self) -> &Network {
-        &self.net
+        })
     }
 
     /// The architecture.
     pub fn config(&self) -> &ModelConfig {
-        &self.net.config
+        &self.config
     }
 
     /// Number of items the model scores.
     pub fn n_items(&self) -> usize {
-        self.net.config.n_items
+        self.item_ids.len()
     }
 
-    /// External id of every dense item id (index 0 is padding).
+    /// External id of every item index.
     pub fn item_ids(&self) -> &[String] {
         &self.item_ids
     }
 
-    /// Dense id of an external item id.
-    pub fn item_index(&self, item: &str) -> Option<u32> {
+    /// Index of an external item id.
+    pub fn item_index(&self, item: &str) -> Option<ItemIdx> {
         self.index.get(item).copied()
     }
 
-    /// Training interactions per dense item id (index 0 unused).
+    /// Training interactions per item index (0 for items added after training).
     pub fn popularity(&self) -> &[u32] {
         &self.popularity
     }
 
-    pub(crate) fn snapshot(&self) -> HashMap<String, Tensor> {
-        self.net
-            .vs
-            .variables()
-            .into_iter()
-            .map(|(k, v)| (k, v.detach().copy()))
-            .collect()
-    }
-
-    pub(crate) fn restore(&mut self, weights: &HashMap<String, Tensor>) -> Result<()> {
-        tch::no_grad(|| -> Result<()> {
-            for (name, mut var) in self.net.vs.variables() {
-                let src = weights
-                    .get(&name)
-                    .ok_or_else(|| SasRecError::Torch(format!("snapshot lacks variable {name}")))?;
-                var.f_copy_(src)?;
-            }
-            Ok(())
-        })
-    }
-
-    pub(crate) fn check_ids<'a>(&self, ids: impl IntoIterator<Item = &'a u32>) -> Result<()> {
-        let n = self.n_items() as u32;
-        match ids.into_iter().find(|&&i| i == 0 || i > n) {
+    fn check_ids<'a>(&self, ids: impl IntoIterator<Item = &'a ItemIdx>) -> Result<()> {
+        let n = self.n_items();
+        match ids.into_iter().find(|i| i.index() >= n) {
             Some(i) => Err(SasRecError::UnknownItem(format!(
-                "dense id {i} is outside 1..={n}"
+                "item index {i} is outside 0..{n}"
             ))),
             None => Ok(()),
         }
     }
 
-    /// Scores `[inputs, n_items + 1]` (row-major) of the next item after each non-empty input.
-    pub(crate) fn score_rows(&self, inputs: &[&[u32]]) -> Result<Vec<f32>> {
-        let max_len = self.net.config.max_len;
-        let len = inputs
-            .iter()
-            .map(|s| s.len().min(max_len))
-            .max()
-            .unwrap_or(0);
-        if len == 0 || inputs.iter().any(|s| s.is_empty()) {
+    /// Scores of every item after each history: `[histories, n_items]`, column `i` is item
+    /// `i`. Histories must be non-empty.
+    pub fn scores(&self, histories: &[Vec<ItemIdx>]) -> Result<Array2<f32>> {
+        for h in histories {
+            self.check_ids(h)?;
+        }
+        if histories.iter().any(Vec::is_empty) {
             return Err(SasRecError::EmptyInput(
                 "every history needs at least one item".into(),
             ));
         }
-        let mut flat = Vec::with_capacity(inputs.len() * len);
-        for s in inputs {
-            let tail = &s[s.len().saturating_sub(len)..];
-            flat.extend(std::iter::repeat_n(0i64, len - tail.len()));
-            flat.extend(tail.iter().map(|&i| i64::from(i)));
-        }
-        let device = self.net.vs.device();
-        let scores = tch::no_grad(|| {
-            let seq = Tensor::from_slice(&flat)
-                .view([inputs.len() as i64, len as i64])
-                .to_device(device);
-            let h = self
-                .net
-                .queries(self.net.forward_t(&seq, false).select(1, len as i64 - 1));
-            h.mm(&self.net.all_targets().tr())
-                .to_kind(Kind::Float)
-                .to_device(tch::Device::Cpu)
-                .contiguous()
-        });
-        let numel = scores.numel();
-        let mut out = vec![0f32; numel];
-        scores.f_copy_data(&mut out, numel)?;
-        if out.iter().any(|v| !v.is_finite()) {
+        let refs: Vec<&[ItemIdx]> = histories.iter().map(Vec::as_slice).collect();
+        let scores = self.weights.scores(&self.config, &refs);
+        if scores.iter().any(|v| !v.is_finite()) {
             return Err(SasRecError::Diverged("non-finite scores".into()));
         }
-        Ok(out)
+        Ok(scores)
     }
 
-    /// Scores of every item after each history: `[histories, n_items + 1]`, column `i` is
-    /// dense item `i`, column 0 (padding) is `-inf`. Histories hold dense ids and must be
-    /// non-empty.
-    pub fn scores(&self, histories: &[Vec<u32>]) -> Result<Array2<f32>> {
-        for h in histories {
-            self.check_ids(h)?;
-        }
-        let m = self.n_items() + 1;
-        let mut out = Vec::with_capacity(histories.len() * m);
-        for chunk in histories.chunks(256) {
-            let inputs: Vec<&[u32]> = chunk.iter().map(Vec::as_slice).collect();
-            out.extend(self.score_rows(&inputs)?);
-        }
-        let mut a = Array2::from_shape_vec((histories.len(), m), out)
-            .map_err(|e| SasRecError::Torch(e.to_string()))?;
-        a.column_mut(0).fill(f32::NEG_INFINITY);
-        Ok(a)
+    /// Evaluates `cases` under the protocols in `params`.
+    pub fn evaluate(&self, cases: &[EvalCase], params: &EvalParams) -> Result<Evaluation> {
+        evaluate(self, cases, params)
     }
 
     /// The `k` best next items after `history` (external ids, oldest first): seen items are
@@ -218,32 +174,31 @@ impl SasRecModel {
         k: usize,
         options: RecommendOptions,
     ) -> Result<Vec<Recommendation>> {
-        let mut dense = Vec::with_capacity(history.len());
+        let mut indices = Vec::with_capacity(history.len());
         for item in history {
             match self.item_index(item) {
-                Some(i) => dense.push(i),
+                Some(i) => indices.push(i),
                 None if options.skip_unknown => {}
                 None => return Err(SasRecError::UnknownItem(format!("{item:?}"))),
             }
         }
-        let mut out = self.recommend_dense(&[dense], k, options.exclude_seen)?;
+        let mut out = self.recommend_indices(&[indices], k, options.exclude_seen)?;
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Batch recommendation over dense histories (each may be empty: popularity fallback).
-    pub fn recommend_dense(
+    /// Batch recommendation over histories of item indices (each may be empty: popularity
+    /// fallback). With `exclude_seen`, a list holds at most the items its history leaves.
+    pub fn recommend_indices(
         &self,
-        histories: &[Vec<u32>],
+        histories: &[Vec<ItemIdx>],
         k: usize,
         exclude_seen: bool,
     ) -> Result<Vec<Vec<Recommendation>>> {
         let n = self.n_items();
         if k == 0 || k > n {
-            return Err(SasRecError::InvalidParam(format!(
-                "k must be in 1..={n}, got {k}"
-            )));
+            return Err(SasRecError::ListLength { k, max: n });
         }
-        let with_history: Vec<Vec<u32>> = histories
+        let with_history: Vec<Vec<ItemIdx>> = histories
             .iter()
             .filter(|h| !h.is_empty())
             .cloned()
@@ -266,9 +221,9 @@ impl SasRecModel {
             let list = top_k(&row, &exclude, k)
                 .into_iter()
                 .map(|i| Recommendation {
-                    item: self.item_ids[i as usize].clone(),
+                    item: self.item_ids[i.index()].clone(),
                     index: i,
-                    score: row[i as usize],
+                    score: row[i.index()],
                     source,
                 })
                 .collect();
@@ -277,7 +232,8 @@ impl SasRecModel {
         Ok(out)
     }
 
-    fn popularity_row(&self) -> Vec<f32> {
+    /// Popularity shares of every item (training interactions over their total).
+    pub fn popularity_row(&self) -> Vec<f32> {
         let total = self
             .popularity
             .iter()
@@ -288,5 +244,112 @@ impl SasRecModel {
             .iter()
             .map(|&c| (c as f64 / total) as f32)
             .collect()
+    }
+
+    /// Width of the model's content features (0 without).
+    pub fn feature_dim(&self) -> usize {
+        self.config.feature_dim
+    }
+
+    fn check_features(&self, features: ArrayView2<'_, f32>) -> Result<()> {
+        let f = self.config.feature_dim;
+        if f == 0 {
+            return Err(SasRecError::Features(
+                "the model was trained without content features, so it cannot score items \
+                 it has not seen"
+                    .into(),
+            ));
+        }
+        if features.ncols() != f {
+            return Err(SasRecError::Features(format!(
+                "expected {f} columns, got {}",
+                features.ncols()
+            )));
+        }
+        if let Some(r) = features
+            .rows()
+            .into_iter()
+            .position(|r| r.iter().any(|v| !v.is_finite()))
+        {
+            return Err(SasRecError::Features(format!(
+                "NaN or infinite value in row {r}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds items after training: `features` has one row per id, of the model's feature
+    /// width. They are scored by their content alone (as items without training interactions
+    /// are), can appear in lists and in histories at once, and have popularity 0. Ids already
+    /// known, or repeated, are [`SasRecError::DuplicateItem`]; a model without content
+    /// features cannot add items. Nothing changes on an error.
+    pub fn add_items(
+        &mut self,
+        ids: &[String],
+        features: ArrayView2<'_, f32>,
+    ) -> Result<Vec<ItemIdx>> {
+        self.check_features(features)?;
+        if features.nrows() != ids.len() {
+            return Err(SasRecError::Features(format!(
+                "{} feature rows for {} ids",
+                features.nrows(),
+                ids.len()
+            )));
+        }
+        let mut fresh = std::collections::HashSet::new();
+        for id in ids {
+            if self.index.contains_key(id) || !fresh.insert(id.as_str()) {
+                return Err(SasRecError::DuplicateItem(id.clone()));
+            }
+        }
+        self.weights.push_items(features);
+        let start = self.item_ids.len();
+        let mut out = Vec::with_capacity(ids.len());
+        for (k, id) in ids.iter().enumerate() {
+            let i = ItemIdx::new((start + k) as u32);
+            self.index.insert(id.clone(), i);
+            self.item_ids.push(id.clone());
+            self.popularity.push(0);
+            out.push(i);
+        }
+        self.config.n_items = self.item_ids.len();
+        Ok(out)
+    }
+
+    /// Replaces the content features of an item (its text changed). The learned part of its
+    /// vector, if it had training interactions, stays.
+    pub fn set_item_features(
+        &mut self,
+        item: ItemIdx,
+        features: ArrayView1<'_, f32>,
+    ) -> Result<()> {
+        self.check_ids([&item])?;
+        let row = features.insert_axis(ndarray::Axis(0));
+        self.check_features(row)?;
+        self.weights.set_features(item.index(), features);
+        Ok(())
+    }
+}
+
+impl ScoreRows for SasRecModel {
+    fn n_items(&self) -> usize {
+        SasRecModel::n_items(self)
+    }
+
+    fn score_rows(&self, inputs: &[&[ItemIdx]]) -> Result<Vec<f32>> {
+        if inputs.iter().any(|s| s.is_empty()) {
+            return Err(SasRecError::EmptyInput(
+                "every history needs at least one item".into(),
+            ));
+        }
+        let scores = self.weights.scores(&self.config, inputs);
+        if scores.iter().any(|v| !v.is_finite()) {
+            return Err(SasRecError::Diverged("non-finite scores".into()));
+        }
+        Ok(if scores.is_standard_layout() {
+            scores.into_raw_vec_and_offset().0
+        } else {
+            scores.iter().copied().collect()
+        })
     }
 }

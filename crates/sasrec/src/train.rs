@@ -2,6 +2,7 @@
 //! Adam(0.9, 0.98), early stopping on validation NDCG@10.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use ndarray::ArrayView2;
@@ -15,11 +16,44 @@ use tch::{Kind, Tensor};
 use crate::batches::{Batch, Draw, Sampler, Unit};
 use crate::dataset::{Dataset, EvalCase};
 use crate::ema::WeightEma;
-use crate::error::{Result, SasRecError};
-use crate::eval::{EvalParams, Evaluation};
+use crate::error::{torch, Result, SasRecError};
+use crate::eval::{evaluate, EvalParams, Evaluation};
 use crate::model::Network;
 use crate::params::{Loss, NegativeDraw, Protocol, SasRecValidParams};
 use crate::serve::SasRecModel;
+
+/// libtorch has one random generator per process (initialisation and dropout draw from it), so
+/// seeded sections of training take turns: two fits with one seed give the same model whether
+/// they run one after the other or in two threads at once.
+static TORCH_RNG: Mutex<()> = Mutex::new(());
+
+/// Holds libtorch's random generator for a seeded section (a poisoned lock is still a lock).
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Sets libtorch's intra-op thread count for the process (training's threads). Programs call
+/// this once at start-up (the facade's `groundrec::set_threads` does, with rayon's pool);
+/// libraries never do.
+pub fn set_torch_threads(n: usize) {
+    tch::set_num_threads(n.max(1) as i32);
+}
+
+/// Watches training: called after every step and every epoch. Libraries never print; a
+/// command-line program implements this with a progress bar, a test with nothing (`()`).
+pub trait TrainObserver: Sync {
+    /// Step `step` (1-based) of `steps` in epoch `epoch` is done.
+    fn step(&self, epoch: usize, step: usize, steps: usize) {
+        let _ = (epoch, step, steps);
+    }
+    /// An epoch is done (with its validation figures when it was evaluated).
+    fn epoch(&self, log: &EpochLog) {
+        let _ = log;
+    }
+}
+
+/// Observes nothing.
+impl TrainObserver for () {}
 
 /// One epoch of training as it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,26 +250,32 @@ fn sampled_logits(
 impl SasRecValidParams {
     /// Trains a model on `data` (ID embeddings only).
     pub fn fit(&self, data: &Dataset) -> Result<(SasRecModel, TrainReport)> {
-        self.fit_inner(data, None)
+        self.fit_observed(data, None, &())
     }
 
-    /// Trains a content-aware model: `features` has one row per item (row `k` is dense item
-    /// `k + 1`, i.e. the order of `data.item_ids[1..]`). An item's vector is its ID embedding
-    /// plus a learned projection of its frozen features; items without training interactions
-    /// keep a zero ID embedding and are never drawn as negatives, so they are scored by their
-    /// content alone.
+    /// Trains a content-aware model: `features` has one row per item, in the order of
+    /// `data.items`. An item's vector is its ID embedding plus a learned projection of its
+    /// frozen features; items without training interactions keep a zero ID embedding and are
+    /// never drawn as negatives, so they are scored by their content alone.
     pub fn fit_with_features(
         &self,
         data: &Dataset,
         features: ArrayView2<'_, f32>,
     ) -> Result<(SasRecModel, TrainReport)> {
-        self.fit_inner(data, Some(features))
+        self.fit_observed(data, Some(features), &())
     }
 
-    fn fit_inner(
+    /// [`SasRecValidParams::fit`] or [`SasRecValidParams::fit_with_features`] with an observer
+    /// of every step and epoch.
+    ///
+    /// Seeded fits are reproducible wherever they run: libtorch's random generator is one per
+    /// process, so fits in parallel threads take turns (one trains while the other waits).
+    /// Training uses libtorch's intra-op threads as the process has set them.
+    pub fn fit_observed(
         &self,
         data: &Dataset,
         features: Option<ArrayView2<'_, f32>>,
+        observer: &dyn TrainObserver,
     ) -> Result<(SasRecModel, TrainReport)> {
         data.check()?;
         let n_items = data.n_items();
@@ -256,12 +296,19 @@ impl SasRecValidParams {
                 f.ncols()
             }
         };
-        tch::set_num_threads(self.threads as i32);
+        let _rng = torch_rng_lock();
         let device = self.compute.device();
         let config = self.model_config(n_items, feature_dim);
         let mut net = Network::new(&config, self.seed, device)?;
-        let cold: Vec<i64> = (1..=n_items as i64)
-            .filter(|&i| counts[i as usize] == 0)
+        // The network's ids: item index + 1 (0 is padding).
+        let cold: Vec<i64> = (0..n_items)
+            .filter(|&i| counts[i] == 0)
+            .map(|i| i as i64 + 1)
+            .collect();
+        let train: Vec<Vec<u32>> = data
+            .train
+            .iter()
+            .map(|s| s.iter().map(|i| i.dense() as u32).collect())
             .collect();
         let pool: Vec<u32> = match features {
             Some(f) => {
@@ -272,13 +319,14 @@ impl SasRecValidParams {
                     .to_device(device);
                 net.set_features(&t)?;
                 net.zero_id_embeddings(&cold);
-                (1..=n_items as u32)
-                    .filter(|&i| counts[i as usize] > 0)
+                (0..n_items)
+                    .filter(|&i| counts[i] > 0)
+                    .map(|i| i as u32 + 1)
                     .collect()
             }
             None => (1..=n_items as u32).collect(),
         };
-        let sampler = Sampler::new(&data.train, pool, config.max_len, self.history_windows);
+        let sampler = Sampler::new(&train, pool, config.max_len, self.history_windows);
         let mut opt = tch::nn::Adam {
             beta1: 0.9,
             beta2: 0.98,
@@ -286,14 +334,14 @@ impl SasRecValidParams {
             eps: 1e-8,
             amsgrad: false,
         }
-        .build(&net.vs, self.learning_rate)?;
+        .build(&net.vs, self.learning_rate)
+        .map_err(torch)?;
         let draw = Draw {
             loss: self.loss,
             negatives: self.negative_draw,
             bce_term: self.bce_weight > 0.0,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut model = SasRecModel::new(net, data.item_ids.clone(), counts);
         let valid = self.validation_sample(&data.valid);
         let mut report = TrainReport {
             epochs: Vec::new(),
@@ -301,7 +349,7 @@ impl SasRecValidParams {
             stopped_early: false,
         };
         let mut ema = (self.weight_ema > 0.0)
-            .then(|| WeightEma::new(model.net().vs.variables().into_values(), self.weight_ema));
+            .then(|| WeightEma::new(net.vs.variables().into_values(), self.weight_ema));
         let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
         let mut since_best = 0;
         let mut step = 0;
@@ -310,14 +358,13 @@ impl SasRecValidParams {
             let order = self.epoch_order(&sampler, &mut rng);
             let steps = order.len();
             let total_steps = steps * self.epochs;
-            let bar = self.progress(steps, epoch);
             let mut total = 0.0;
             let mut phases = Phases::default();
-            for units in &order {
+            for (done, units) in order.iter().enumerate() {
                 let t = Instant::now();
                 let batch = sampler.batch(units, draw, &mut rng);
                 let t = phases.lap(t, |p| &mut p.sampling);
-                let loss = batch_loss(model.net(), &sampler, &batch, self);
+                let loss = batch_loss(&net, &sampler, &batch, self);
                 let t = phases.lap(t, |p| &mut p.forward);
                 opt.set_lr(self.lr_schedule.rate(self.learning_rate, step, total_steps));
                 step += 1;
@@ -336,9 +383,7 @@ impl SasRecValidParams {
                     )));
                 }
                 total += value;
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
+                observer.step(epoch, done + 1, steps);
             }
             let seconds = start.elapsed().as_secs_f64();
             let mut log = EpochLog {
@@ -348,9 +393,6 @@ impl SasRecValidParams {
                 phases,
                 valid: None,
             };
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
             let mut stop = false;
             if let Some(es) = self
                 .early_stopping
@@ -363,11 +405,11 @@ impl SasRecValidParams {
                 if let Some(ema) = &mut ema {
                     ema.swap()?;
                 }
-                let ev = model.evaluate(&valid, &params.seed(self.seed))?;
+                let ev = evaluate(&net, &valid, &params.seed(self.seed))?;
                 let ndcg = ev.ndcg(es.protocol);
                 let better = best.as_ref().is_none_or(|(b, _)| ndcg > *b);
                 if better {
-                    best = Some((ndcg, model.snapshot()));
+                    best = Some((ndcg, snapshot(&net)));
                 }
                 if let Some(ema) = &mut ema {
                     ema.swap()?;
@@ -381,9 +423,7 @@ impl SasRecValidParams {
                 }
                 log.valid = Some(ev);
             }
-            if !self.quiet {
-                eprintln!("{}", log_line(&log));
-            }
+            observer.epoch(&log);
             report.epochs.push(log);
             if stop {
                 report.stopped_early = epoch < self.epochs;
@@ -391,7 +431,7 @@ impl SasRecValidParams {
             }
         }
         match best {
-            Some((_, weights)) => model.restore(&weights)?,
+            Some((_, weights)) => restore(&net, &weights)?,
             None => {
                 report.best_epoch = report.epochs.len();
                 if let Some(ema) = &mut ema {
@@ -399,6 +439,7 @@ impl SasRecValidParams {
                 }
             }
         }
+        let model = SasRecModel::new(config, net.export()?, data.items.clone(), counts)?;
         Ok((model, report))
     }
 
@@ -433,31 +474,44 @@ impl SasRecValidParams {
         picked.sort_unstable();
         picked.into_iter().map(|i| valid[i].clone()).collect()
     }
-
-    fn progress(&self, steps: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
-        if self.quiet {
-            return None;
-        }
-        let bar = indicatif::ProgressBar::new(steps as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
-            "epoch {epoch:>3} {{bar:40}} {{pos}}/{{len}} steps  eta {{eta}}"
-        )) {
-            bar.set_style(style);
-        }
-        Some(bar)
-    }
 }
 
-fn log_line(log: &EpochLog) -> String {
-    let p = &log.phases;
-    let mut s = format!(
-        "epoch {:>3}  loss {:.4}  {:.1}s (sampling {:.1}, forward {:.1}, backward {:.1}, update {:.1})",
-        log.epoch, log.loss, log.seconds, p.sampling, p.forward, p.backward, p.update
-    );
-    if let Some(v) = &log.valid {
-        s.push_str(&format!("  valid {v}"));
+/// A copy of every variable.
+fn snapshot(net: &Network) -> HashMap<String, Tensor> {
+    net.vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.detach().copy()))
+        .collect()
+}
+
+/// Puts a snapshot back.
+fn restore(net: &Network, weights: &HashMap<String, Tensor>) -> Result<()> {
+    tch::no_grad(|| -> Result<()> {
+        for (name, mut var) in net.vs.variables() {
+            let src = weights
+                .get(&name)
+                .ok_or_else(|| SasRecError::Torch(format!("snapshot lacks variable {name}")))?;
+            var.f_copy_(src).map_err(torch)?;
+        }
+        Ok(())
+    })
+}
+
+impl std::fmt::Display for EpochLog {
+    /// One line: epoch, loss, seconds by phase, validation figures when evaluated.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.phases;
+        write!(
+            f,
+            "epoch {:>3}  loss {:.4}  {:.1}s (sampling {:.1}, forward {:.1}, backward {:.1}, update {:.1})",
+            self.epoch, self.loss, self.seconds, p.sampling, p.forward, p.backward, p.update
+        )?;
+        if let Some(v) = &self.valid {
+            write!(f, "  valid {v}")?;
+        }
+        Ok(())
     }
-    s
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Content features make items without interactions reachable: a cold-start split where some
 //! items never occur in training.
 
-use groundrec_sasrec::{Dataset, SasRec, SasRecModel};
+use groundrec_sasrec::{Dataset, ItemIdx, SasRec, SasRecModel, Split};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,31 +12,30 @@ const PER_TOPIC: u32 = 10;
 const COLD_PER_TOPIC: u32 = 2;
 
 fn topic(item: u32) -> u32 {
-    (item - 1) / PER_TOPIC
+    item / PER_TOPIC
 }
 
 fn is_cold(item: u32) -> bool {
-    (item - 1) % PER_TOPIC >= PER_TOPIC - COLD_PER_TOPIC
+    item % PER_TOPIC >= PER_TOPIC - COLD_PER_TOPIC
 }
 
 /// Users who stay in one topic; their training sequences never contain cold items.
-fn data(seed: u64) -> (Dataset, Vec<(u32, Vec<u32>)>) {
+fn data(seed: u64) -> (Dataset, Vec<(u32, Vec<ItemIdx>)>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = TOPICS * PER_TOPIC;
-    let mut d = Dataset {
-        item_ids: (0..=n).map(|i| format!("item{i}")).collect(),
-        ..Default::default()
-    };
     let mut probes = Vec::new();
+    let mut seqs = Vec::new();
     for u in 0..240 {
         let t = u % TOPICS;
         let warm = PER_TOPIC - COLD_PER_TOPIC;
-        let seq: Vec<u32> = (0..rng.gen_range(6..12))
-            .map(|_| t * PER_TOPIC + 1 + rng.gen_range(0..warm))
+        let seq: Vec<ItemIdx> = (0..rng.gen_range(6..12))
+            .map(|_| ItemIdx::new(t * PER_TOPIC + rng.gen_range(0..warm)))
             .collect();
         probes.push((t, seq[seq.len() - 4..].to_vec()));
-        d.train.push(seq);
+        seqs.push(seq);
     }
+    let names = (0..n).map(|i| format!("item{i}")).collect();
+    let d = Dataset::from_sequences(names, seqs, Split::None).expect("valid");
     (d, probes)
 }
 
@@ -45,21 +44,21 @@ fn features(seed: u64) -> Array2<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = (TOPICS * PER_TOPIC) as usize;
     Array2::from_shape_fn((n, TOPICS as usize + 8), |(i, j)| {
-        let item = i as u32 + 1;
+        let item = i as u32;
         let base = if j == topic(item) as usize { 1.0 } else { 0.0 };
         base + rng.gen_range(-0.2..0.2)
     })
 }
 
 /// Share of probe users whose best-scoring cold item is from their own topic.
-fn cold_hits(model: &SasRecModel, probes: &[(u32, Vec<u32>)]) -> f64 {
-    let histories: Vec<Vec<u32>> = probes.iter().map(|(_, h)| h.clone()).collect();
+fn cold_hits(model: &SasRecModel, probes: &[(u32, Vec<ItemIdx>)]) -> f64 {
+    let histories: Vec<Vec<ItemIdx>> = probes.iter().map(|(_, h)| h.clone()).collect();
     let scores = model.scores(&histories).expect("scores");
     let hits = probes
         .iter()
         .zip(scores.outer_iter())
         .filter(|((t, _), row)| {
-            let best = (1..row.len() as u32)
+            let best = (0..row.len() as u32)
                 .filter(|&i| is_cold(i))
                 .max_by(|&a, &b| row[a as usize].total_cmp(&row[b as usize]))
                 .expect("cold items");
@@ -76,7 +75,6 @@ fn content_features_score_cold_items_by_their_content() {
         .train_counts()
         .iter()
         .enumerate()
-        .skip(1)
         .all(|(i, &c)| (c == 0) == is_cold(i as u32)));
     let params = SasRec::params()
         .hidden(16)
@@ -87,7 +85,6 @@ fn content_features_score_cold_items_by_their_content() {
         .batch_size(32)
         .epochs(15)
         .early_stopping(None)
-        .quiet(true)
         .check()
         .expect("valid");
     let (with, _) = params
@@ -105,13 +102,14 @@ fn content_features_score_cold_items_by_their_content() {
     let full_topic = probes
         .iter()
         .filter(|(t, h)| {
-            let unseen: Vec<u32> = (t * PER_TOPIC + 1..=(t + 1) * PER_TOPIC)
+            let unseen: Vec<ItemIdx> = (t * PER_TOPIC..(t + 1) * PER_TOPIC)
+                .map(ItemIdx::new)
                 .filter(|i| !h.contains(i))
                 .collect();
             let list = with
-                .recommend_dense(std::slice::from_ref(h), unseen.len(), true)
+                .recommend_indices(std::slice::from_ref(h), unseen.len(), true)
                 .expect("recommends");
-            let mut got: Vec<u32> = list[0].iter().map(|r| r.index).collect();
+            let mut got: Vec<ItemIdx> = list[0].iter().map(|r| r.index).collect();
             got.sort_unstable();
             got == unseen
         })

@@ -1,8 +1,8 @@
 //! Training on generated sequences with planted structure, serving, artifacts and bad input.
 
 use groundrec_sasrec::{
-    Dataset, EvalCase, EvalParams, Loss, NegativeDraw, RecommendOptions, SasRec, SasRecError,
-    SasRecModel, SasRecParams, Sequences, Source,
+    items, Dataset, EvalCase, EvalParams, ItemIdx, Loss, NegativeDraw, RecommendOptions, SasRec,
+    SasRecError, SasRecModel, SasRecParams, Sequences, Source,
 };
 use ndarray::Array2;
 use proptest::prelude::*;
@@ -29,6 +29,7 @@ fn planted(users: usize, seed: u64) -> Dataset {
         }
     }
     Dataset::leave_one_out(&Sequences::read_pairs(log.as_bytes()).expect("generated log"))
+        .expect("consistent")
 }
 
 fn small() -> SasRecParams {
@@ -41,7 +42,6 @@ fn small() -> SasRecParams {
         .batch_size(64)
         .epochs(12)
         .early_stopping(None)
-        .quiet(true)
         .seed(7)
 }
 
@@ -93,8 +93,8 @@ fn every_loss_learns_the_planted_successor() {
             .test
             .iter()
             .filter(|c| {
-                let h: Vec<u32> = c.input.clone();
-                let r = model.recommend_dense(&[h], 1, true).expect("recommends");
+                let h: Vec<ItemIdx> = c.input.clone();
+                let r = model.recommend_indices(&[h], 1, true).expect("recommends");
                 r[0][0].index == c.target
             })
             .count() as f64
@@ -175,35 +175,23 @@ fn learns_the_successor(params: SasRecParams, seed: u64, what: &str) -> (Dataset
 }
 
 /// A model with an extra part (`key` in its saved description) learns the planted successor
-/// under full ranking, and save -> load gives identical scores; a description that asks for
-/// the part when the weights lack it is an error.
+/// under full ranking, and save -> load gives identical scores.
 fn extra_part_learns_saves_and_loads(params: SasRecParams, key: &str) {
     let (data, model) = learns_the_successor(params, 4, key);
-
-    let dir = std::env::temp_dir().join(format!("groundrec-sasrec-{key}-{}", std::process::id()));
-    model.save(&dir).expect("saves");
-    let loaded = SasRecModel::load(&dir).expect("loads");
-    let histories: Vec<Vec<u32>> = data.test.iter().map(|c| c.input.clone()).collect();
+    assert!(
+        serde_json::to_string(model.config())
+            .expect("config")
+            .contains(&format!("\"{key}\":true")),
+        "{key}"
+    );
+    let bytes = model.to_bytes().expect("serialises");
+    let loaded = SasRecModel::from_bytes(&bytes, std::path::Path::new("memory")).expect("loads");
+    let histories: Vec<Vec<ItemIdx>> = data.test.iter().map(|c| c.input.clone()).collect();
     assert_eq!(
         model.scores(&histories).expect("scores"),
         loaded.scores(&histories).expect("scores")
     );
-    let meta = dir.join("sasrec.json");
-    let text = std::fs::read_to_string(&meta).expect("meta");
-    assert!(text.contains(&format!("\"{key}\": true")), "{text}");
-    std::fs::remove_dir_all(&dir).expect("cleanup");
-
-    let (_, plain) = trained();
-    plain.save(&dir).expect("saves");
-    let text = std::fs::read_to_string(&meta).expect("meta");
-    std::fs::write(
-        &meta,
-        text.replace(&format!("\"{key}\": false"), &format!("\"{key}\": true")),
-    )
-    .expect("edit");
-    let err = SasRecModel::load(&dir).expect_err("the weights lack the part");
-    assert!(matches!(err, SasRecError::Artifact { .. }), "{key}: {err}");
-    std::fs::remove_dir_all(&dir).expect("cleanup");
+    assert_eq!(loaded, model);
 }
 
 #[test]
@@ -239,43 +227,56 @@ fn trained() -> (Dataset, SasRecModel) {
 #[test]
 fn save_then_load_gives_identical_scores_and_damage_is_reported() {
     let (data, model) = trained();
-    let dir = std::env::temp_dir().join(format!("groundrec-sasrec-{}", std::process::id()));
-    model.save(&dir).expect("saves");
-    let loaded = SasRecModel::load(&dir).expect("loads");
-    let histories: Vec<Vec<u32>> = data.test.iter().map(|c| c.input.clone()).collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("model.sasrec.safetensors");
+    model.save(&path).expect("saves");
+    model.save(&path).expect("saves over the old file");
+    let loaded = SasRecModel::load(&path).expect("loads");
+    let histories: Vec<Vec<ItemIdx>> = data.test.iter().map(|c| c.input.clone()).collect();
     let a = model.scores(&histories).expect("scores");
     let b = loaded.scores(&histories).expect("scores");
     assert_eq!(a, b);
     assert_eq!(loaded.item_ids(), model.item_ids());
-    assert!(std::fs::read_dir(&dir).expect("dir").all(|e| !e
-        .expect("entry")
-        .file_name()
-        .to_string_lossy()
-        .contains("tmp")));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["model.sasrec.safetensors"],
+        "no temporary file is left"
+    );
 
-    // A truncated weights file.
-    let weights = dir.join("sasrec.safetensors");
-    let bytes = std::fs::read(&weights).expect("weights");
-    std::fs::write(&weights, &bytes[..bytes.len() / 2]).expect("truncate");
-    let err = SasRecModel::load(&dir).expect_err("truncated");
-    assert!(matches!(err, SasRecError::Artifact { .. }), "{err}");
-    std::fs::write(&weights, &bytes).expect("restore");
-    SasRecModel::load(&dir).expect("loads again");
-
-    // A description that does not fit the weights.
-    let meta = dir.join("sasrec.json");
-    let text = std::fs::read_to_string(&meta).expect("meta");
-    std::fs::write(&meta, text.replace("\"hidden\": 32", "\"hidden\": 16")).expect("edit");
-    let err = SasRecModel::load(&dir).expect_err("mismatch");
-    assert!(matches!(err, SasRecError::Artifact { .. }), "{err}");
-    std::fs::write(&meta, &text[..text.len() / 3]).expect("truncate meta");
+    let bytes = std::fs::read(&path).expect("weights");
+    let artifact = |b: &[u8]| {
+        matches!(
+            SasRecModel::from_bytes(b, &path),
+            Err(SasRecError::Artifact { .. })
+        )
+    };
+    // Truncated; one flipped byte anywhere in the tensors; a changed description.
+    assert!(artifact(&bytes[..bytes.len() / 2]));
+    for at in [bytes.len() - 1, bytes.len() / 2, bytes.len() - 4000] {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x10;
+        assert!(artifact(&flipped), "flipped byte {at} of {}", bytes.len());
+    }
+    // Same-length edits of the description: the header still parses, the checksum does not.
+    for (from, to) in [
+        ("\\\"pre_ln\\\":false", "\\\"pre_ln\\\":true "),
+        ("\\\"hidden\\\":32", "\\\"hidden\\\":16"),
+    ] {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .unwrap_or_else(|| panic!("{from} in the header"));
+        let mut b = bytes.clone();
+        b[at..at + to.len()].copy_from_slice(to.as_bytes());
+        assert!(artifact(&b), "{from} -> {to}");
+    }
+    assert!(SasRecModel::from_bytes(&bytes, &path).is_ok());
     assert!(matches!(
-        SasRecModel::load(&dir),
-        Err(SasRecError::Artifact { .. })
-    ));
-    std::fs::remove_dir_all(&dir).expect("cleanup");
-    assert!(matches!(
-        SasRecModel::load(&dir),
+        SasRecModel::load(dir.path().join("missing")),
         Err(SasRecError::Artifact { .. })
     ));
 }
@@ -301,15 +302,15 @@ fn recommend_handles_every_kind_of_history() {
     let counts = model.popularity();
     assert!(popular.windows(2).all(|w| w[0].score >= w[1].score));
     let max = counts.iter().max().copied().unwrap_or(0);
-    assert_eq!(counts[popular[0].index as usize], max);
+    assert_eq!(counts[popular[0].index.index()], max);
     // k bounds.
     assert!(matches!(
         model.recommend(&["i1"], 0),
-        Err(SasRecError::InvalidParam(_))
+        Err(SasRecError::ListLength { k: 0, .. })
     ));
     assert!(matches!(
         model.recommend(&["i1"], n + 1),
-        Err(SasRecError::InvalidParam(_))
+        Err(SasRecError::ListLength { .. })
     ));
     // Long histories read their tail; every seen item stays out of the list.
     let long: Vec<String> = (0..30).map(|i| format!("i{}", i % N_ITEMS)).collect();
@@ -353,8 +354,8 @@ fn bad_training_input_is_an_error() {
     bad.test.push(EvalCase {
         user: 0,
         input: vec![],
-        target: 1,
-        history: vec![1],
+        target: ItemIdx::new(1),
+        history: items([1]),
     });
     assert!(matches!(p.fit(&bad), Err(SasRecError::EmptyInput(_))));
 }
@@ -365,10 +366,10 @@ proptest! {
     /// (padding and batch trimming change nothing).
     #[test]
     fn scores_do_not_depend_on_the_batch(
-        a in proptest::collection::vec(1u32..=N_ITEMS, 1..20),
-        b in proptest::collection::vec(1u32..=N_ITEMS, 1..20),
+        a in proptest::collection::vec(0u32..N_ITEMS, 1..20),
+        b in proptest::collection::vec(0u32..N_ITEMS, 1..20),
     ) {
-        let diff = MODEL.with(|m| max_batch_difference(&m.1, a, b));
+        let diff = MODEL.with(|m| max_batch_difference(&m.1, items(a), items(b)));
         prop_assert!(diff < 1e-4, "max difference {diff}");
     }
 }
@@ -377,15 +378,155 @@ thread_local! {
     static MODEL: (Dataset, SasRecModel) = trained();
 }
 
-fn max_batch_difference(model: &SasRecModel, a: Vec<u32>, b: Vec<u32>) -> f32 {
+fn max_batch_difference(model: &SasRecModel, a: Vec<ItemIdx>, b: Vec<ItemIdx>) -> f32 {
     let alone = model.scores(std::slice::from_ref(&a)).expect("scores");
-    let together = model.scores(&[b, a]).expect("scores");
-    let diff = alone
+    // More than 16 histories take the parallel path.
+    let mut batch = vec![b; 20];
+    batch.push(a);
+    let together = model.scores(&batch).expect("scores");
+    alone
         .row(0)
         .iter()
-        .zip(together.row(1))
-        .skip(1)
+        .zip(together.row(20))
         .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
-    diff
+        .fold(0f32, f32::max)
+}
+
+#[test]
+fn seeded_fits_agree_in_parallel_threads_and_in_sequence() {
+    let data = planted(120, 8);
+    let params = small().epochs(2).check().expect("valid");
+    let sequential = params.fit(&data).expect("trains").0;
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| params.fit(&data).expect("trains").0);
+        let b = s.spawn(|| params.fit(&data).expect("trains").0);
+        (a.join().expect("thread a"), b.join().expect("thread b"))
+    });
+    assert_eq!(a, b, "two threads, one seed");
+    assert_eq!(a, sequential, "threads and sequence");
+    let other = small().epochs(2).seed(8).check().expect("valid");
+    assert_ne!(other.fit(&data).expect("trains").0, sequential);
+}
+
+#[test]
+fn one_model_serves_many_threads_with_the_single_thread_answers() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let (data, model) = trained();
+    shareable(&model);
+    let histories: Vec<Vec<ItemIdx>> = data.test.iter().map(|c| c.input.clone()).collect();
+    let want = model
+        .recommend_indices(&histories, 5, true)
+        .expect("recommends");
+    let model = std::sync::Arc::new(model);
+    let got: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (m, h) = (model.clone(), &histories);
+                s.spawn(move || {
+                    h.iter()
+                        .map(|x| m.recommend_indices(std::slice::from_ref(x), 5, true))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread").expect("recommends"))
+            .collect()
+    });
+    for lists in got {
+        let flat: Vec<_> = lists.into_iter().flatten().collect();
+        assert_eq!(flat, want);
+    }
+}
+
+#[test]
+fn items_added_after_training_are_scored_by_content() {
+    let data = planted(200, 9);
+    // Features: the item's position on the walk's circle, so a successor's features are near.
+    let feature = |i: u32| {
+        let a = std::f32::consts::TAU * i as f32 / N_ITEMS as f32;
+        [a.cos(), a.sin(), 1.0]
+    };
+    let ids: Vec<u32> = data
+        .items
+        .iter()
+        .map(|s| s[1..].parse().expect("i<number>"))
+        .collect();
+    let features = Array2::from_shape_fn((ids.len(), 3), |(r, c)| feature(ids[r])[c]);
+    let (mut model, _) = small()
+        .epochs(6)
+        .check()
+        .expect("valid")
+        .fit_with_features(&data, features.view())
+        .expect("trains");
+    let n = model.n_items();
+    let history: Vec<ItemIdx> = data.test[0].input.clone();
+    let before = model
+        .scores(std::slice::from_ref(&history))
+        .expect("scores");
+    let fresh = Array2::from_shape_fn((2, 3), |(r, c)| feature(r as u32 * 7)[c]);
+    let added = model
+        .add_items(&["new-a".into(), "new-b".into()], fresh.view())
+        .expect("adds");
+    assert_eq!(added, items([n as u32, n as u32 + 1]));
+    assert_eq!(model.item_index("new-b"), Some(added[1]));
+    assert_eq!(model.popularity()[added[0].index()], 0);
+    let after = model
+        .scores(std::slice::from_ref(&history))
+        .expect("scores");
+    assert_eq!(after.ncols(), n + 2);
+    let old_cols = after.slice(ndarray::s![.., ..n]);
+    let drift = (&old_cols - &before)
+        .mapv(f32::abs)
+        .fold(0f32, |a, &b| a.max(b));
+    assert!(drift < 1e-5, "old items' scores moved by {drift}");
+    assert!(after.iter().all(|v| v.is_finite()));
+    // A new item works in a history too, and changing its features changes its scores.
+    let with_new = vec![history[0], added[0]];
+    model
+        .scores(std::slice::from_ref(&with_new))
+        .expect("scores");
+    let col = |m: &SasRecModel| m.scores(std::slice::from_ref(&history)).expect("scores")[[0, n]];
+    let was = col(&model);
+    model
+        .set_item_features(added[0], ndarray::arr1(&[-1.0f32, 0.5, 1.0]).view())
+        .expect("updates");
+    assert_ne!(was, col(&model));
+    // Bad additions change nothing.
+    let snapshot = model.clone();
+    assert!(matches!(
+        model.add_items(&["new-a".into()], fresh.slice(ndarray::s![..1, ..])),
+        Err(SasRecError::DuplicateItem(_))
+    ));
+    assert!(matches!(
+        model.add_items(&["x".into(), "x".into()], fresh.view()),
+        Err(SasRecError::DuplicateItem(_))
+    ));
+    let mut nan = fresh.clone();
+    nan[[1, 2]] = f32::NAN;
+    assert!(matches!(
+        model.add_items(&["y".into(), "z".into()], nan.view()),
+        Err(SasRecError::Features(_))
+    ));
+    assert!(matches!(
+        model.add_items(&["y".into()], Array2::zeros((1, 5)).view()),
+        Err(SasRecError::Features(_))
+    ));
+    assert_eq!(model, snapshot);
+    // Saved and loaded with the additions.
+    let bytes = model.to_bytes().expect("serialises");
+    let back = SasRecModel::from_bytes(&bytes, std::path::Path::new("memory")).expect("loads");
+    assert_eq!(back, model);
+    // Without content features there is nothing to score a new item by.
+    let (mut plain, _) = small()
+        .epochs(1)
+        .check()
+        .expect("valid")
+        .fit(&data)
+        .expect("trains");
+    assert!(matches!(
+        plain.add_items(&["new".into()], Array2::zeros((1, 3)).view()),
+        Err(SasRecError::Features(_))
+    ));
 }

@@ -5,7 +5,7 @@
 //! `cargo bench -p groundrec-shuffle --bench shuffle_quality`
 
 use groundrec_shuffle::metrics::{adjacent_same_group, exposure_share, gap_stats, runs_at_least};
-use groundrec_shuffle::{balanced_shuffle, merge_shuffle, spread, FairRanker, SpreadParams};
+use groundrec_shuffle::{balanced_shuffle, merge_shuffle, spread, FairRanker, SpreadValidParams};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -58,7 +58,7 @@ fn main() {
     let algos: Vec<(&str, Shuffler)> = vec![
         ("Fisher-Yates", fisher_yates),
         ("spread (jitter 0.3)", |v, s| {
-            spread(v, |x| x.0, SpreadParams::default(), s)
+            spread(v, |x| x.0, SpreadValidParams::default(), s)
         }),
         ("balanced (Fiedler)", |v, s| balanced_shuffle(v, |x| x.0, s)),
         ("merge", |v, s| merge_shuffle(v, |x| x.0, s)),
@@ -134,7 +134,10 @@ fn rerank_table() {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (window, max) in [(5usize, 2usize), (4, 1), (3, 1)] {
-        let ranker = FairRanker::new().window(window, max).expect("valid cap");
+        let ranker = FairRanker::params()
+            .window(window, max)
+            .check()
+            .expect("valid cap");
         // [possible, impossible]: lists, adjacent pairs before, after, violations, ndcg, tau
         let mut acc = [[0.0f64; 6]; 2];
         for seed in 0..seeds {
@@ -178,8 +181,9 @@ fn rerank_table() {
         "| order | group 0 share @10 | max miss from 1/8 @10 | target relaxations | NDCG@100 |"
     );
     println!("| --- | --- | --- | --- | --- |");
-    let ranker = FairRanker::new()
+    let ranker = FairRanker::params()
         .targets((0..8).map(|g| (g, 1.0 / 8.0)), 10)
+        .check()
         .expect("valid targets");
     let miss = |list: &[(usize, f64)]| {
         (0..8)

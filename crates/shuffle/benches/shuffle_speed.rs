@@ -8,7 +8,7 @@
 use criterion::{
     black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput,
 };
-use groundrec_shuffle::{balanced_shuffle, merge_shuffle, spread, SpreadParams};
+use groundrec_shuffle::{balanced_shuffle, merge_shuffle, spread, SpreadValidParams};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("spread", n), &data, |b, d| {
             b.iter_batched(
                 || d.clone(),
-                |d| spread(black_box(d), |x| x.0, SpreadParams::default(), 7),
+                |d| spread(black_box(d), |x| x.0, SpreadValidParams::default(), 7),
                 BatchSize::LargeInput,
             )
         });

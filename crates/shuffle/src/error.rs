@@ -3,8 +3,13 @@
 #[non_exhaustive]
 pub enum ShuffleError {
     /// A parameter is out of its range.
-    #[error("invalid parameter: {0}")]
-    InvalidParam(String),
+    #[error("invalid setting {param}: {reason}")]
+    InvalidParam {
+        /// The setting, as its setter is called.
+        param: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// A score is NaN or infinite.
     #[error("score of item {index} is not finite ({value})")]
     NonFiniteScore {

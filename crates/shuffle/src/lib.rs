@@ -4,7 +4,7 @@
 //! | function | what it guarantees | cost |
 //! | --- | --- | --- |
 //! | [`merge_shuffle`] | the fewest adjacent same-group pairs possible, `max(0, n_max − (n − n_max) − 1)` | `O(n)` |
-//! | [`spread`] / [`spread_nested`] | every group evenly spaced, gaps below [`SpreadParams::max_gap_bound`]; two levels (cluster, then teacher) | `O(n log n)` |
+//! | [`spread`] / [`spread_nested`] | every group evenly spaced, gaps below [`SpreadValidParams::max_gap_bound`]; two levels (cluster, then teacher) | `O(n log n)` |
 //! | [`balanced_shuffle`] | Fiedler's column merge: at most one item of a group per column | `O(n + m)` |
 //! | [`FairRanker`] | re-ranks scored lists: window cap (at most `m` of a group in any `w` slots, whenever feasible), exposure targets in the top `k` | `O(n² g)` worst case |
 //! | [`push_back_recent`] | fewer repeats: recently shown items move down | `O(n log n)` |
@@ -18,7 +18,7 @@
 //! # Example
 //!
 //! ```
-//! use groundrec_shuffle::{merge_shuffle, metrics, spread, SpreadParams};
+//! use groundrec_shuffle::{merge_shuffle, metrics, spread, SpreadValidParams};
 //!
 //! // Lectures tagged with their cluster: four of "algebra", two of "poetry", one of "jazz".
 //! let lectures = vec![
@@ -28,7 +28,7 @@
 //! let merged = merge_shuffle(lectures.clone(), |l| l.0, 42);
 //! assert_eq!(metrics::adjacent_same_group(&merged, |l| l.0), 0);
 //!
-//! let spread_out = spread(lectures, |l| l.0, SpreadParams::default(), 42);
+//! let spread_out = spread(lectures, |l| l.0, SpreadValidParams::default(), 42);
 //! assert_eq!(spread_out.len(), 7);
 //! ```
 #![deny(missing_docs)]
@@ -42,5 +42,7 @@ mod spread;
 
 pub use error::{Result, ShuffleError};
 pub use merge::{merge_order, merge_shuffle};
-pub use rerank::{push_back_recent, FairRanker, RerankReport, Reranked};
-pub use spread::{balanced_shuffle, spread, spread_nested, SpreadParams};
+pub use rerank::{
+    push_back_recent, FairRanker, FairRankerParams, FairRankerValidParams, RerankReport, Reranked,
+};
+pub use spread::{balanced_shuffle, spread, spread_nested, SpreadParams, SpreadValidParams};

@@ -22,12 +22,45 @@ use crate::metrics::{kendall_tau, ndcg};
 /// never an error. Exposure targets are soft in the same way: a slot where the targets had to
 /// give way to the cap, or to a group running out of items, counts in
 /// [`RerankReport::target_relaxations`].
+///
+/// `FairRanker::params()` → [`FairRankerParams`] (builder) → [`FairRankerParams::check`] →
+/// [`FairRankerValidParams`], whose [`rerank`](FairRankerValidParams::rerank) does the work.
+#[derive(Debug, Clone, Copy)]
+pub struct FairRanker;
+
+impl FairRanker {
+    /// No rules (the score order) until [`FairRankerParams::window`] or
+    /// [`FairRankerParams::targets`] set some.
+    pub fn params<G: Hash + Eq + Clone>() -> FairRankerParams<G> {
+        FairRankerParams(FairRankerValidParams {
+            window: 1,
+            max_per_window: 1,
+            targets: HashMap::new(),
+            top_k: 0,
+        })
+    }
+}
+
+/// Unchecked settings of the fair re-ranker.
 #[derive(Debug, Clone)]
-pub struct FairRanker<G> {
+pub struct FairRankerParams<G>(FairRankerValidParams<G>);
+
+/// Checked settings of the fair re-ranker, with getters; [`FairRankerValidParams::rerank`]
+/// re-ranks lists.
+#[derive(Debug, Clone)]
+pub struct FairRankerValidParams<G> {
     window: usize,
     max_per_window: usize,
     targets: HashMap<G, f64>,
     top_k: usize,
+}
+
+impl<G: Hash + Eq> PartialEq for FairRankerValidParams<G> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.window, self.max_per_window, self.top_k)
+            == (other.window, other.max_per_window, other.top_k)
+            && self.targets == other.targets
+    }
 }
 
 /// What a re-ranking did.
@@ -50,12 +83,6 @@ pub struct Reranked<T> {
     pub items: Vec<T>,
     /// What the re-ranking did.
     pub report: RerankReport,
-}
-
-impl<G: Hash + Eq + Clone> Default for FairRanker<G> {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// The search state shared by the ranker and its feasibility check.
@@ -122,47 +149,66 @@ impl Window {
     }
 }
 
-impl<G: Hash + Eq + Clone> FairRanker<G> {
-    /// A ranker with no rules (keeps the score order) until [`window`](Self::window) or
-    /// [`targets`](Self::targets) are set.
-    pub fn new() -> Self {
-        Self {
-            window: 1,
-            max_per_window: 1,
-            targets: HashMap::new(),
-            top_k: 0,
-        }
-    }
-
+impl<G: Hash + Eq + Clone> FairRankerParams<G> {
     /// At most `max` items of one group in any `window` consecutive slots (`window >= 2`,
     /// `1 <= max < window`).
-    pub fn window(mut self, window: usize, max: usize) -> Result<Self> {
-        if window < 2 || max == 0 || max >= window {
-            return Err(ShuffleError::InvalidParam(format!(
-                "window cap needs window >= 2 and 1 <= max < window, got window {window}, max {max}"
-            )));
-        }
-        self.window = window;
-        self.max_per_window = max;
-        Ok(self)
+    pub fn window(mut self, window: usize, max: usize) -> Self {
+        self.0.window = window;
+        self.0.max_per_window = max;
+        self
     }
 
     /// Target shares of the first `top_k` slots per group (each in `[0, 1]`, summing to at most 1).
-    pub fn targets(
-        mut self,
-        targets: impl IntoIterator<Item = (G, f64)>,
-        top_k: usize,
-    ) -> Result<Self> {
-        let targets: HashMap<G, f64> = targets.into_iter().collect();
-        let sum: f64 = targets.values().sum();
-        if targets.values().any(|p| !(0.0..=1.0).contains(p)) || sum > 1.0 + 1e-9 {
-            return Err(ShuffleError::InvalidParam(
-                "target shares must each lie in [0, 1] and sum to at most 1".into(),
-            ));
+    pub fn targets(mut self, targets: impl IntoIterator<Item = (G, f64)>, top_k: usize) -> Self {
+        self.0.targets = targets.into_iter().collect();
+        self.0.top_k = top_k;
+        self
+    }
+
+    /// Validates the settings.
+    pub fn check(self) -> Result<FairRankerValidParams<G>> {
+        let p = self.0;
+        // (1, 1) is "no window rule", the builder's starting point.
+        let no_rule = p.window == 1 && p.max_per_window == 1;
+        if !no_rule && (p.window < 2 || p.max_per_window == 0 || p.max_per_window >= p.window) {
+            return Err(ShuffleError::InvalidParam {
+                param: "window",
+                reason: format!(
+                    "needs window >= 2 and 1 <= max < window, got window {}, max {}",
+                    p.window, p.max_per_window
+                ),
+            });
         }
-        self.targets = targets;
-        self.top_k = top_k;
-        Ok(self)
+        let sum: f64 = p.targets.values().sum();
+        if p.targets.values().any(|v| !(0.0..=1.0).contains(v)) || sum > 1.0 + 1e-9 {
+            return Err(ShuffleError::InvalidParam {
+                param: "targets",
+                reason: "shares must each lie in [0, 1] and sum to at most 1".into(),
+            });
+        }
+        Ok(p)
+    }
+}
+
+impl<G: Hash + Eq + Clone> FairRankerValidParams<G> {
+    /// The window of the cap (1: no cap).
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Most items of one group in any window.
+    pub fn max_per_window(&self) -> usize {
+        self.max_per_window
+    }
+
+    /// Target shares per group.
+    pub fn targets(&self) -> &HashMap<G, f64> {
+        &self.targets
+    }
+
+    /// Slots the targets apply to.
+    pub fn top_k(&self) -> usize {
+        self.top_k
     }
 
     /// Re-ranks `items` by `score` (higher is better) under the rules, grouped by `key`.
@@ -302,9 +348,10 @@ pub fn push_back_recent<T>(
     strength: f64,
 ) -> Result<Vec<T>> {
     if !(strength >= 0.0 && strength.is_finite()) {
-        return Err(ShuffleError::InvalidParam(format!(
-            "strength must be finite and >= 0, got {strength}"
-        )));
+        return Err(ShuffleError::InvalidParam {
+            param: "strength",
+            reason: format!("must be finite and >= 0, got {strength}"),
+        });
     }
     let n = items.len() as f64;
     let mut keyed: Vec<(f64, usize)> = items
@@ -368,16 +415,31 @@ mod tests {
     #[test]
     fn keeps_score_order_without_rules_and_rejects_nan() {
         let items = vec![(0, 0.1), (1, 0.9), (0, 0.5)];
-        let r = FairRanker::new()
+        let r = FairRanker::params()
+            .check()
+            .expect("valid")
             .rerank(items.clone(), |x| x.1, |x| x.0)
             .expect("finite");
         assert_eq!(r.items, vec![(1, 0.9), (0, 0.5), (0, 0.1)]);
         assert_eq!(r.report.ndcg, 1.0);
         let bad = vec![(0, f64::NAN)];
         assert!(matches!(
-            FairRanker::new().rerank(bad, |x| x.1, |x| x.0),
+            FairRanker::params()
+                .check()
+                .expect("valid")
+                .rerank(bad, |x| x.1, |x| x.0),
             Err(ShuffleError::NonFiniteScore { index: 0, .. })
         ));
+        for (w, m) in [(0, 0), (3, 3), (2, 0), (1, 2)] {
+            assert!(
+                FairRanker::params::<u8>().window(w, m).check().is_err(),
+                "{w} {m}"
+            );
+        }
+        assert!(FairRanker::params()
+            .targets([(0u8, 0.7), (1u8, 0.7)], 5)
+            .check()
+            .is_err());
     }
 
     #[test]
@@ -387,8 +449,9 @@ mod tests {
             .map(|i| (0, 10.0 - i as f64))
             .chain((0..6).map(|i| (1, 1.0 - i as f64 * 0.1)))
             .collect();
-        let ranker = FairRanker::new()
+        let ranker = FairRanker::params()
             .targets([(0u8, 0.5), (1u8, 0.5)], 6)
+            .check()
             .expect("valid");
         let r = ranker.rerank(items, |x| x.1, |x| x.0).expect("ok");
         let top: Vec<u8> = r.items[..6].iter().map(|x| x.0).collect();
@@ -412,7 +475,7 @@ mod tests {
             max in 1usize..3,
         ) {
             prop_assume!(max < window);
-            let ranker = FairRanker::new().window(window, max).expect("valid");
+            let ranker = FairRanker::params().window(window, max).check().expect("valid");
             let r = ranker.rerank(entries.clone(), |x| x.1, |x| x.0).expect("finite");
             prop_assert_eq!(r.items.len(), entries.len());
             let groups: Vec<usize> = r.items.iter().map(|x| x.0).collect();

@@ -9,13 +9,18 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Result, ShuffleError};
 use crate::groups::{apply_order, group_indices, rng, Index};
 
-/// Options of [`spread`]: how much each item may move away from its evenly spaced slot.
+/// Options of [`spread`] (unchecked): how much each item may move away from its evenly spaced
+/// slot. [`SpreadParams::check`] gives [`SpreadValidParams`].
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SpreadParams(SpreadValidParams);
+
+/// Checked options of [`spread`] (the default is valid).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SpreadParams {
+pub struct SpreadValidParams {
     jitter: f64,
 }
 
-impl Default for SpreadParams {
+impl Default for SpreadValidParams {
     fn default() -> Self {
         Self { jitter: 0.3 }
     }
@@ -24,17 +29,27 @@ impl Default for SpreadParams {
 impl SpreadParams {
     /// Jitter in `[0, 1)`, as a fraction of a group's spacing (default 0.3). 0 places a group's
     /// items exactly evenly (after a random offset); larger values look less regular.
-    pub fn jitter(jitter: f64) -> Result<Self> {
-        if !(0.0..1.0).contains(&jitter) {
-            return Err(ShuffleError::InvalidParam(format!(
-                "jitter must be in [0, 1), got {jitter}"
-            )));
-        }
-        Ok(Self { jitter })
+    pub fn jitter(mut self, jitter: f64) -> Self {
+        self.0.jitter = jitter;
+        self
     }
 
+    /// Validates the options.
+    pub fn check(self) -> Result<SpreadValidParams> {
+        let jitter = self.0.jitter;
+        if !(0.0..1.0).contains(&jitter) {
+            return Err(ShuffleError::InvalidParam {
+                param: "jitter",
+                reason: format!("must be in [0, 1), got {jitter}"),
+            });
+        }
+        Ok(self.0)
+    }
+}
+
+impl SpreadValidParams {
     /// The jitter setting.
-    pub fn get_jitter(&self) -> f64 {
+    pub fn jitter(&self) -> f64 {
         self.jitter
     }
 
@@ -91,7 +106,7 @@ impl Order {
 /// group when their spacing `(1 - J) / k` is below `2^-31`, and such a swap changes no gap.
 fn spread_order_of<I: Index>(
     groups: &[Vec<I>],
-    params: SpreadParams,
+    params: SpreadValidParams,
     rng: &mut ChaCha8Rng,
 ) -> Order {
     let n: usize = groups.iter().map(Vec::len).sum();
@@ -135,7 +150,7 @@ fn for_each_position<I: Index>(
 /// Shuffles each group, then orders all items by position.
 fn spread_groups<I: Index>(
     mut groups: Vec<Vec<I>>,
-    params: SpreadParams,
+    params: SpreadValidParams,
     rng: &mut ChaCha8Rng,
 ) -> Order {
     for g in &mut groups {
@@ -190,11 +205,11 @@ fn radix_sort(v: &mut Vec<u64>) {
 /// items gets positions `(i + offset + jitter_i) / k` with a random offset per group, items are
 /// shuffled within their group, and the list is ordered by position.
 ///
-/// Every group's distances stay below [`SpreadParams::max_gap_bound`]. `O(n log n)`.
+/// Every group's distances stay below [`SpreadValidParams::max_gap_bound`]. `O(n log n)`.
 pub fn spread<T, G: Hash + Eq>(
     items: Vec<T>,
     key: impl Fn(&T) -> G,
-    params: SpreadParams,
+    params: SpreadValidParams,
     seed: u64,
 ) -> Vec<T> {
     let mut rng = rng(seed);
@@ -214,7 +229,7 @@ pub fn spread_nested<T, G: Hash + Eq, S: Hash + Eq>(
     items: Vec<T>,
     key: impl Fn(&T) -> G,
     subkey: impl Fn(&T) -> S,
-    params: SpreadParams,
+    params: SpreadValidParams,
     seed: u64,
 ) -> Vec<T> {
     let mut rng = rng(seed);
@@ -297,7 +312,7 @@ mod tests {
     fn large_spread_keeps_gaps_within_the_bound() {
         // Above the radix threshold: 40 groups of 50 to 1,000 items.
         let sizes: Vec<usize> = (0..40).map(|g| 50 + 25 * g).collect();
-        let params = SpreadParams::default();
+        let params = SpreadValidParams::default();
         let out = spread(items(&sizes), |x| x.0, params, 11);
         assert!(out.len() >= RADIX_MIN);
         let mut last: HashMap<usize, usize> = HashMap::new();
@@ -319,8 +334,8 @@ mod tests {
         use crate::{merge_shuffle, metrics::spreading};
         type Shuffle = fn(Vec<(usize, usize)>, u64) -> Vec<(usize, usize)>;
         let all: [Shuffle; 4] = [
-            |v, s| spread(v, |x| x.0, SpreadParams::default(), s),
-            |v, s| spread_nested(v, |x| x.0, |x| x.1 % 3, SpreadParams::default(), s),
+            |v, s| spread(v, |x| x.0, SpreadValidParams::default(), s),
+            |v, s| spread_nested(v, |x| x.0, |x| x.1 % 3, SpreadValidParams::default(), s),
             |v, s| balanced_shuffle(v, |x| x.0, s),
             |v, s| merge_shuffle(v, |x| x.0, s),
         ];
@@ -340,9 +355,9 @@ mod tests {
 
     #[test]
     fn jitter_out_of_range_is_an_error() {
-        assert!(SpreadParams::jitter(1.0).is_err());
-        assert!(SpreadParams::jitter(-0.1).is_err());
-        assert!(SpreadParams::jitter(f64::NAN).is_err());
+        assert!(SpreadParams::default().jitter(1.0).check().is_err());
+        assert!(SpreadParams::default().jitter(-0.1).check().is_err());
+        assert!(SpreadParams::default().jitter(f64::NAN).check().is_err());
     }
 
     #[test]
@@ -353,7 +368,7 @@ mod tests {
             input,
             |x| x.0,
             |x| x.1,
-            SpreadParams::jitter(0.0).expect("valid"),
+            SpreadParams::default().jitter(0.0).check().expect("valid"),
             3,
         );
         let g = gap_stats(&out, |x| x.1).expect("gaps");
@@ -367,7 +382,7 @@ mod tests {
             jitter in 0.0f64..0.9,
             seed in any::<u64>(),
         ) {
-            let params = SpreadParams::jitter(jitter).expect("valid");
+            let params = SpreadParams::default().jitter(jitter).check().expect("valid");
             let input = items(&sizes);
             let out = spread(input.clone(), |x| x.0, params, seed);
             prop_assert!(is_permutation(&input, &out));
@@ -392,7 +407,7 @@ mod tests {
             let b = balanced_shuffle(input.clone(), |x| x.0, seed);
             prop_assert!(is_permutation(&input, &b));
             prop_assert_eq!(&b, &balanced_shuffle(input.clone(), |x| x.0, seed));
-            let n = spread_nested(input.clone(), |x| x.0 % 3, |x| x.0, SpreadParams::default(), seed);
+            let n = spread_nested(input.clone(), |x| x.0 % 3, |x| x.0, SpreadValidParams::default(), seed);
             prop_assert!(is_permutation(&input, &n));
         }
     }

@@ -4,6 +4,7 @@ mod cache;
 mod fast;
 mod folder;
 mod model;
+mod params;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,14 +14,14 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::{Model, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{Model, Tokenizer};
 
 use crate::embedder::{normalize_rows, Embedder};
 use crate::error::{EmbedError, Result};
 use cache::TextCache;
-use folder::ModelFolder;
 pub use folder::Pooling;
 use model::Network;
+pub use params::{Device, LongText, TransformerEmbedderBuilder, TransformerEmbedderValidParams};
 
 /// Reads `tokenizer.json`, or builds BERT's WordPiece pipeline around a `vocab.txt`.
 fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
@@ -64,197 +65,6 @@ type Indexed = Vec<(usize, Vec<f32>)>;
 /// Batches per tokenisation window (see `embed_distinct`).
 const WINDOW_BATCHES: usize = 64;
 
-/// Where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Device {
-    /// The CPU (default).
-    #[default]
-    Cpu,
-    /// The CUDA device with this index; an error if it is not there.
-    Cuda(usize),
-    /// The first CUDA device when one is available, otherwise the CPU.
-    CudaIfAvailable,
-}
-
-/// What to do with texts longer than the model's maximum sequence length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum LongText {
-    /// Keep the first `max_seq_length` tokens (what sentence-transformers does).
-    Truncate,
-    /// Split into windows of `max_seq_length` tokens that overlap by `overlap` tokens, embed each
-    /// window and average the window vectors (before normalisation).
-    Chunk {
-        /// Tokens shared by consecutive windows.
-        overlap: usize,
-    },
-}
-
-/// Options for [`TransformerEmbedder`]; made by [`TransformerEmbedder::builder`].
-#[derive(Debug, Clone)]
-pub struct TransformerEmbedderBuilder {
-    dir: PathBuf,
-    batch_size: usize,
-    max_seq_length: Option<usize>,
-    prefix: String,
-    long_text: LongText,
-    device: Device,
-    threads: Option<usize>,
-    cache_capacity: usize,
-    progress: bool,
-    int8: bool,
-}
-
-impl TransformerEmbedderBuilder {
-    /// Texts per forward pass (default 32). Texts are sorted by length first, so each batch is
-    /// padded only to its own longest text.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Overrides `sentence_bert_config.json`'s `max_seq_length` (tokens, special tokens included).
-    pub fn max_seq_length(mut self, n: usize) -> Self {
-        self.max_seq_length = Some(n);
-        self
-    }
-    /// Text put in front of every input, e.g. `"query: "` or `"passage: "` for e5 models.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-    /// Truncate long texts (default) or embed them in overlapping chunks.
-    pub fn long_text(mut self, mode: LongText) -> Self {
-        self.long_text = mode;
-        self
-    }
-    /// Where to run (default CPU).
-    pub fn device(mut self, device: Device) -> Self {
-        self.device = device;
-        self
-    }
-    /// CPU threads. With the fused forward pass (BERT / RoBERTa encoders) this runs `n`
-    /// workers on separate batches, each with one libtorch thread; otherwise it sets libtorch's
-    /// intra-op thread count. Either way it changes libtorch's process-wide thread setting.
-    pub fn threads(mut self, n: usize) -> Self {
-        self.threads = Some(n);
-        self
-    }
-    /// Keep up to `n` embeddings of recently seen texts (default 0: no cache).
-    pub fn cache_capacity(mut self, n: usize) -> Self {
-        self.cache_capacity = n;
-        self
-    }
-    /// Run the encoder's dense layers with int8 weights (default false): FBGEMM's dynamically
-    /// quantised kernel, weights symmetric per output channel, activations quantised per call.
-    /// Keyword extraction with MiniLM ran about 1.6x faster; vectors stay within about 0.99
-    /// cosine of the float model's (both measured in docs/benchmarks.md). CPU, BERT / RoBERTa
-    /// encoders only. libtorch 2.4 marks these kernels deprecated and prints that warning once
-    /// per process.
-    pub fn int8(mut self, on: bool) -> Self {
-        self.int8 = on;
-        self
-    }
-    /// Show a progress bar on long calls (default true; it is hidden when stderr is no terminal).
-    pub fn progress(mut self, on: bool) -> Self {
-        self.progress = on;
-        self
-    }
-
-    /// Validates the options, reads the folder and loads the weights.
-    pub fn build(self) -> Result<TransformerEmbedder> {
-        if self.batch_size == 0 {
-            return Err(EmbedError::InvalidParam(
-                "batch_size must be at least 1".into(),
-            ));
-        }
-        if self.threads == Some(0) {
-            return Err(EmbedError::InvalidParam(
-                "threads must be at least 1".into(),
-            ));
-        }
-        let folder = ModelFolder::read(&self.dir)?;
-        let max_len = self
-            .max_seq_length
-            .or(folder.max_seq_length)
-            .unwrap_or(folder.max_positions)
-            .min(folder.max_positions);
-        if max_len < 8 {
-            return Err(EmbedError::InvalidParam(format!(
-                "max_seq_length {max_len} is too short (at least 8 tokens)"
-            )));
-        }
-        let stride = match self.long_text {
-            LongText::Truncate => 0,
-            LongText::Chunk { overlap } => {
-                if overlap + 4 > max_len / 2 {
-                    return Err(EmbedError::InvalidParam(format!(
-                        "chunk overlap {overlap} must be below half of max_seq_length {max_len} minus 4"
-                    )));
-                }
-                overlap
-            }
-        };
-        let mut tokenizer = load_tokenizer(&folder.tokenizer, folder.lowercase)?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                direction: TruncationDirection::Right,
-                max_length: max_len,
-                strategy: TruncationStrategy::LongestFirst,
-                stride,
-            }))
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-
-        let device = match self.device {
-            Device::Cpu => tch::Device::Cpu,
-            Device::Cuda(i) => {
-                if !tch::Cuda::is_available() || i >= tch::Cuda::device_count() as usize {
-                    return Err(EmbedError::InvalidParam(format!(
-                        "CUDA device {i} is not available"
-                    )));
-                }
-                tch::Device::Cuda(i)
-            }
-            Device::CudaIfAvailable => tch::Device::cuda_if_available(),
-        };
-        let mut network = Network::load(&folder, device)?;
-        if self.int8 {
-            network.quantize_int8()?;
-        }
-        // On the CPU with the fused path, `threads` independent workers (one libtorch thread
-        // each) beat one worker with `threads` intra-op threads: no OpenMP hand-offs between
-        // the many small operations of a short batch.
-        let workers = match self.threads {
-            Some(n) if n > 1 && network.fused() && device == tch::Device::Cpu => {
-                tch::set_num_threads(1);
-                n
-            }
-            Some(n) => {
-                tch::set_num_threads(n as i32);
-                1
-            }
-            None => 1,
-        };
-        Ok(TransformerEmbedder {
-            workers,
-            dir: self.dir,
-            tokenizer,
-            network: Mutex::new(network),
-            dim: 0,
-            pad_id: folder.pad_token_id,
-            max_seq_length: max_len,
-            normalize: folder.normalize,
-            pooling: folder.pooling,
-            batch_size: self.batch_size,
-            prefix: self.prefix,
-            chunk: matches!(self.long_text, LongText::Chunk { .. }),
-            cache: (self.cache_capacity > 0)
-                .then(|| Mutex::new(TextCache::new(self.cache_capacity))),
-            progress: self.progress,
-        }
-        .with_dim())
-    }
-}
-
 /// Sentence embeddings from a sentence-transformers model folder (as it comes from the hub):
 /// BERT, XLM-RoBERTa / RoBERTa and DistilBERT encoders, mean / CLS / max pooling, Dense and
 /// Normalize modules, `tokenizer.json` via the `tokenizers` crate.
@@ -275,7 +85,6 @@ pub struct TransformerEmbedder {
     prefix: String,
     chunk: bool,
     cache: Option<Mutex<TextCache>>,
-    progress: bool,
 }
 
 impl std::fmt::Debug for TransformerEmbedder {
@@ -314,18 +123,7 @@ impl TransformerEmbedder {
 
     /// Starts a builder for a model folder.
     pub fn builder(dir: impl AsRef<Path>) -> TransformerEmbedderBuilder {
-        TransformerEmbedderBuilder {
-            dir: dir.as_ref().to_path_buf(),
-            batch_size: 32,
-            max_seq_length: None,
-            prefix: String::new(),
-            long_text: LongText::Truncate,
-            device: Device::Cpu,
-            threads: None,
-            cache_capacity: 0,
-            progress: true,
-            int8: false,
-        }
+        TransformerEmbedderBuilder::new(dir.as_ref())
     }
 
     fn with_dim(mut self) -> Self {
@@ -388,11 +186,14 @@ impl TransformerEmbedder {
     }
 
     /// Embeds distinct texts that are not cached. Returns `texts.len() × dim`.
-    fn embed_distinct(&self, texts: &[&str]) -> Result<Array2<f32>> {
+    fn embed_distinct(
+        &self,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Array2<f32>> {
         let dim = self.dim;
         let mut sums = Array2::<f32>::zeros((texts.len(), dim));
         let mut counts = vec![0u32; texts.len()];
-        let bar = self.progress_bar(texts.len());
         let network = self
             .network
             .lock()
@@ -416,12 +217,7 @@ impl TransformerEmbedder {
                     counts[text] += 1;
                 }
             }
-            if let Some(b) = &bar {
-                b.inc(chunk.len() as u64);
-            }
-        }
-        if let Some(b) = bar {
-            b.finish_and_clear();
+            progress((w * window + chunk.len()).min(texts.len()), texts.len());
         }
         for (mut row, &c) in sums.rows_mut().into_iter().zip(&counts) {
             if c > 1 {
@@ -501,23 +297,18 @@ impl TransformerEmbedder {
         }
         Ok(outputs)
     }
-
-    fn progress_bar(&self, n: usize) -> Option<indicatif::ProgressBar> {
-        if !self.progress || n < 8 * self.batch_size {
-            return None;
-        }
-        let bar = indicatif::ProgressBar::new(n as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "embedding {bar:40} {pos}/{len} texts  {per_sec}  eta {eta}",
-        ) {
-            bar.set_style(style);
-        }
-        Some(bar)
-    }
 }
 
 impl Embedder for TransformerEmbedder {
     fn embed(&self, texts: &[&str]) -> Result<Array2<f32>> {
+        self.embed_with_progress(texts, &|_, _| {})
+    }
+
+    fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Array2<f32>> {
         // Unique texts, first occurrence order; each input points at its unique text.
         let mut seen = std::collections::HashMap::<&str, usize>::new();
         let mut unique: Vec<&str> = Vec::new();
@@ -539,7 +330,7 @@ impl Embedder for TransformerEmbedder {
         }
         let todo: Vec<usize> = (0..unique.len()).filter(|&i| cached[i].is_none()).collect();
         let todo_texts: Vec<&str> = todo.iter().map(|&i| unique[i]).collect();
-        let fresh = self.embed_distinct(&todo_texts)?;
+        let fresh = self.embed_distinct(&todo_texts, progress)?;
         if let Some(cache) = &self.cache {
             let mut cache = lock_cache(cache)?;
             for (&i, row) in todo.iter().zip(fresh.rows()) {
@@ -570,5 +361,14 @@ impl Embedder for TransformerEmbedder {
 
     fn normalized(&self) -> bool {
         self.normalize
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "transformer {} (prefix {:?}, dim {})",
+            self.dir.display(),
+            self.prefix,
+            self.dim
+        )
     }
 }

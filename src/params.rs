@@ -1,0 +1,412 @@
+//! The pipeline's settings: `Pipeline::builder()` → [`PipelineParams`] →
+//! [`PipelineParams::check`] → [`PipelineValidParams`], which fits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use groundrec_embed::{Embedder, HashingEmbedder, TransformerEmbedder};
+use groundrec_keywords::{Diversity, KeywordParams, KeywordValidParams};
+use groundrec_sasrec::{SasRec, SasRecParams, SasRecValidParams};
+use groundrec_shuffle::{FairRanker, FairRankerValidParams};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Item;
+use crate::error::{GroundrecError, Result};
+
+/// Which sentence embedder the pipeline uses (what is saved with a fitted pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EmbedderSpec {
+    /// A Hugging Face model folder (safetensors + tokenizer.json), e.g. multilingual-e5-small
+    /// with the prefix `"query: "`.
+    Model {
+        /// The folder.
+        dir: PathBuf,
+        /// Text put before every input (e5 models expect `"query: "`).
+        prefix: String,
+    },
+    /// Feature hashing of words and character n-grams: no model needed, for tests and trials.
+    Hashing {
+        /// Output dimension.
+        dim: usize,
+    },
+    /// An embedder of the caller's ([`PipelineParams::embedder`]); it is not saved, so loading
+    /// takes it again ([`FittedPipeline::load_with_embedder`](crate::FittedPipeline::load_with_embedder)).
+    Custom {
+        /// What it said of itself ([`Embedder::describe`]).
+        description: String,
+        /// Its output width.
+        dim: usize,
+    },
+}
+
+impl EmbedderSpec {
+    /// Builds the embedder a saved spec names (`None` for a custom one, which only its owner
+    /// can build).
+    pub(crate) fn build(&self) -> Result<Option<Arc<dyn Embedder>>> {
+        Ok(match self {
+            EmbedderSpec::Hashing { dim } => Some(Arc::new(HashingEmbedder::new(*dim)?)),
+            EmbedderSpec::Model { dir, prefix } => Some(Arc::new(
+                TransformerEmbedder::builder(dir)
+                    .prefix(prefix.clone())
+                    .build()?,
+            )),
+            EmbedderSpec::Custom { .. } => None,
+        })
+    }
+}
+
+/// What text of an item is embedded for clustering and content features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemText {
+    /// The title followed by the extracted keywords (the default).
+    TitleAndKeywords,
+    /// The title and the description.
+    TitleAndDescription,
+    /// The extracted keywords only.
+    Keywords,
+}
+
+impl ItemText {
+    /// The text of `item` with these `keywords`.
+    pub(crate) fn of(self, item: &Item, keywords: &[String]) -> String {
+        match self {
+            ItemText::TitleAndKeywords => format!("{}. {}", item.title, keywords.join(", ")),
+            ItemText::TitleAndDescription => format!("{}. {}", item.title, item.description),
+            ItemText::Keywords => keywords.join(", "),
+        }
+    }
+}
+
+/// The text keywords are extracted from.
+pub(crate) fn keyword_source(item: &Item) -> String {
+    format!("{}. {}", item.title, item.description)
+}
+
+/// How many clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Clusters {
+    /// Exactly this many (at most the number of items).
+    Fixed(usize),
+    /// The best silhouette among `min..=max`, clamped to what the catalogue allows (at most
+    /// one cluster fewer than items; a catalogue of one or two items gets one cluster).
+    Auto {
+        /// Smallest k tried.
+        min: usize,
+        /// Largest k tried.
+        max: usize,
+    },
+}
+
+/// Fair re-ranking of recommendation lists by cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FairSettings {
+    /// At most `max_per_window` items of one cluster in any `window` consecutive slots.
+    pub window: usize,
+    /// See `window`.
+    pub max_per_window: usize,
+    /// Candidates re-ranked per list, as a multiple of the list length (1..=100).
+    pub pool_factor: usize,
+}
+
+impl Default for FairSettings {
+    fn default() -> Self {
+        Self {
+            window: 4,
+            max_per_window: 2,
+            pool_factor: 3,
+        }
+    }
+}
+
+impl FairSettings {
+    /// Checks the settings into a ranker over cluster numbers.
+    pub(crate) fn ranker(&self) -> Result<FairRankerValidParams<usize>> {
+        if !(1..=100).contains(&self.pool_factor) {
+            return Err(GroundrecError::param(
+                "fair",
+                format!("pool_factor must be in 1..=100, got {}", self.pool_factor),
+            ));
+        }
+        Ok(FairRanker::params()
+            .window(self.window, self.max_per_window)
+            .check()?)
+    }
+}
+
+/// Every setting of a fitted pipeline, checked (saved with it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// The embedder.
+    pub embedder: EmbedderSpec,
+    /// A lindera mecab-ko-dic folder for Korean noun candidates (`None`: word n-grams only).
+    pub korean_dictionary: Option<PathBuf>,
+    /// Keyword extraction settings.
+    pub keywords: KeywordValidParams,
+    /// Longest keyword n-gram for non-Korean text (and noun compound for Korean).
+    pub keyword_max_words: usize,
+    /// What is embedded per item.
+    pub item_text: ItemText,
+    /// Number of clusters.
+    pub clusters: Clusters,
+    /// The recommender's settings (its seed is the pipeline's).
+    pub sasrec: SasRecValidParams,
+    /// Fair re-ranking of served lists (checked).
+    pub fair: FairSettings,
+    /// Hold each user's last event out of training and report held-out metrics (the model is
+    /// then trained without those events).
+    pub holdout: bool,
+    /// Seed of every random step.
+    pub seed: u64,
+}
+
+/// Entry point: [`Pipeline::builder`].
+#[derive(Debug, Clone, Copy)]
+pub struct Pipeline;
+
+impl Pipeline {
+    /// Defaults: hashing embedder (set a model with [`PipelineParams::model`]), 5 keywords
+    /// with MMR 0.5, (1, 2)-grams, title + keywords embedded, k chosen in 6..=16, SASRec with
+    /// sampled softmax and early stopping (hidden 64, max length 50), window cap 2 of 4 over a
+    /// pool of 3 × n, held-out evaluation on, seed 42.
+    pub fn builder() -> PipelineParams {
+        PipelineParams {
+            embedder: EmbedderSpec::Hashing { dim: 256 },
+            custom: None,
+            korean_dictionary: None,
+            keywords: KeywordParams::default()
+                .top_n(5)
+                .diversity(Diversity::Mmr { diversity: 0.5 }),
+            keyword_max_words: 2,
+            item_text: ItemText::TitleAndKeywords,
+            clusters: Clusters::Auto { min: 6, max: 16 },
+            sasrec: SasRec::params().epochs(60),
+            fair: FairSettings::default(),
+            holdout: true,
+            seed: 42,
+        }
+    }
+}
+
+/// Unchecked settings of a pipeline; [`PipelineParams::check`] validates each part once.
+#[derive(Clone)]
+pub struct PipelineParams {
+    embedder: EmbedderSpec,
+    custom: Option<Arc<dyn Embedder>>,
+    korean_dictionary: Option<PathBuf>,
+    keywords: KeywordParams,
+    keyword_max_words: usize,
+    item_text: ItemText,
+    clusters: Clusters,
+    sasrec: SasRecParams,
+    fair: FairSettings,
+    holdout: bool,
+    seed: u64,
+}
+
+impl std::fmt::Debug for PipelineParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineParams")
+            .field("embedder", &self.embedder)
+            .field("clusters", &self.clusters)
+            .field("sasrec", &self.sasrec)
+            .field("fair", &self.fair)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineParams {
+    /// Embed with a Hugging Face model folder; `prefix` goes before every text.
+    pub fn model(mut self, dir: impl Into<PathBuf>, prefix: impl Into<String>) -> Self {
+        self.embedder = EmbedderSpec::Model {
+            dir: dir.into(),
+            prefix: prefix.into(),
+        };
+        self.custom = None;
+        self
+    }
+
+    /// Embed with feature hashing of this dimension (no model).
+    pub fn hashing(mut self, dim: usize) -> Self {
+        self.embedder = EmbedderSpec::Hashing { dim };
+        self.custom = None;
+        self
+    }
+
+    /// Embed with any embedder of yours. It is not saved with the fitted pipeline: load it
+    /// with [`FittedPipeline::load_with_embedder`](crate::FittedPipeline::load_with_embedder)
+    /// to add or change items.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = EmbedderSpec::Custom {
+            description: embedder.describe(),
+            dim: embedder.dim(),
+        };
+        self.custom = Some(embedder);
+        self
+    }
+
+    /// Korean noun candidates from this mecab-ko-dic folder.
+    pub fn korean_dictionary(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.korean_dictionary = Some(dir.into());
+        self
+    }
+
+    /// Keyword settings.
+    pub fn keywords(mut self, params: KeywordParams) -> Self {
+        self.keywords = params;
+        self
+    }
+
+    /// Longest keyword n-gram (and Korean noun compound), at least 1 (default 2).
+    pub fn keyword_max_words(mut self, n: usize) -> Self {
+        self.keyword_max_words = n;
+        self
+    }
+
+    /// What text of an item is embedded.
+    pub fn item_text(mut self, text: ItemText) -> Self {
+        self.item_text = text;
+        self
+    }
+
+    /// The number of clusters.
+    pub fn clusters(mut self, clusters: Clusters) -> Self {
+        self.clusters = clusters;
+        self
+    }
+
+    /// The recommender's settings (its seed is replaced by the pipeline's).
+    pub fn sasrec(mut self, params: SasRecParams) -> Self {
+        self.sasrec = params;
+        self
+    }
+
+    /// Fair re-ranking settings.
+    pub fn fair(mut self, fair: FairSettings) -> Self {
+        self.fair = fair;
+        self
+    }
+
+    /// Hold out each user's last event for the report.
+    pub fn holdout(mut self, on: bool) -> Self {
+        self.holdout = on;
+        self
+    }
+
+    /// Seed of every random step.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks every part once.
+    pub fn check(self) -> Result<PipelineValidParams> {
+        match self.clusters {
+            Clusters::Fixed(0) => {
+                return Err(GroundrecError::param("clusters", "k must be at least 1"))
+            }
+            Clusters::Auto { min, max } if min < 2 || max < min => {
+                return Err(GroundrecError::param(
+                    "clusters",
+                    format!("automatic k needs 2 <= min <= max, got {min}..={max}"),
+                ))
+            }
+            _ => {}
+        }
+        self.fair.ranker()?;
+        if self.keyword_max_words == 0 {
+            return Err(GroundrecError::param(
+                "keyword_max_words",
+                "must be at least 1",
+            ));
+        }
+        if let EmbedderSpec::Hashing { dim: 0 } = self.embedder {
+            return Err(GroundrecError::param(
+                "hashing",
+                "the dimension must be at least 1",
+            ));
+        }
+        let config = PipelineConfig {
+            embedder: self.embedder,
+            korean_dictionary: self.korean_dictionary,
+            keywords: self.keywords.check()?,
+            keyword_max_words: self.keyword_max_words,
+            item_text: self.item_text,
+            clusters: self.clusters,
+            sasrec: self.sasrec.seed(self.seed).check()?,
+            fair: self.fair,
+            holdout: self.holdout,
+            seed: self.seed,
+        };
+        Ok(PipelineValidParams {
+            config,
+            custom: self.custom,
+        })
+    }
+}
+
+/// Checked settings, ready to [`fit`](PipelineValidParams::fit).
+#[derive(Clone)]
+pub struct PipelineValidParams {
+    pub(crate) config: PipelineConfig,
+    pub(crate) custom: Option<Arc<dyn Embedder>>,
+}
+
+impl std::fmt::Debug for PipelineValidParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineValidParams")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipelineValidParams {
+    /// Every setting.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The embedder description.
+    pub fn embedder(&self) -> &EmbedderSpec {
+        &self.config.embedder
+    }
+
+    /// The Korean dictionary folder, if any.
+    pub fn korean_dictionary(&self) -> Option<&Path> {
+        self.config.korean_dictionary.as_deref()
+    }
+
+    /// Keyword settings.
+    pub fn keywords(&self) -> &KeywordValidParams {
+        &self.config.keywords
+    }
+
+    /// The recommender's settings.
+    pub fn sasrec(&self) -> &SasRecValidParams {
+        &self.config.sasrec
+    }
+
+    /// Fair re-ranking.
+    pub fn fair(&self) -> FairSettings {
+        self.config.fair
+    }
+
+    /// Whether the last event of each user is held out for the report.
+    pub fn holdout(&self) -> bool {
+        self.config.holdout
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
+    /// The embedder to fit with: the custom one, or the one the spec names.
+    pub(crate) fn load_embedder(&self) -> Result<Arc<dyn Embedder>> {
+        match &self.custom {
+            Some(e) => Ok(e.clone()),
+            None => self.config.embedder.build()?.ok_or_else(|| {
+                GroundrecError::EmbedderRequired(format!("{:?}", self.config.embedder))
+            }),
+        }
+    }
+}
