@@ -27,6 +27,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::center::Centering;
 use crate::error::{io_err, GroundrecError, Result};
 use crate::fitted::{Fingerprint, FittedPipeline};
 use crate::params::PipelineConfig;
@@ -81,6 +82,7 @@ impl Manifest {
 struct Config {
     config: PipelineConfig,
     fingerprint: Fingerprint,
+    centering: Centering,
     model_id: String,
     clusters: Vec<usize>,
     retired: Vec<bool>,
@@ -197,6 +199,7 @@ impl FittedPipeline {
         let config = Config {
             config: self.config.clone(),
             fingerprint: self.fingerprint.clone(),
+            centering: self.centering.clone(),
             model_id: self.model_id.clone(),
             clusters: self.clusters.clone(),
             retired: self.retired.clone(),
@@ -430,6 +433,7 @@ fn parse(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> Result<FittedPipeline> 
         || cfg.retired.len() != n
         || !ids_match
         || cfg.clusters.iter().any(|&c| c >= kmeans.k())
+        || cfg.centering.dim().is_some_and(|d| d != cols)
     {
         return Err(artifact(
             dir,
@@ -446,6 +450,7 @@ fn parse(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> Result<FittedPipeline> 
         model,
         retired: cfg.retired,
         fingerprint: cfg.fingerprint,
+        centering: cfg.centering,
         model_id: cfg.model_id,
         embedder: Mutex::new(None),
         extractor: Mutex::new(None),

@@ -9,6 +9,7 @@ use groundrec_kmeans::{choose_k, KMeans, Metric};
 use groundrec_sasrec::{fnv1a64, Dataset, ItemIdx, Split};
 
 use crate::catalog::Catalog;
+use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
 use crate::events::Event;
 use crate::fitted::{extractor, item_keywords, unit_rows_observed, Fingerprint, FittedPipeline};
@@ -155,7 +156,13 @@ impl PipelineValidParams {
             .map(|(i, k)| c.item_text.of(i, k))
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let embeddings = unit_rows_observed(&*embedder, &refs, &progress(Stage::Embeddings))?;
+        let mut embeddings = unit_rows_observed(&*embedder, &refs, &progress(Stage::Embeddings))?;
+        let centering = if c.center_languages {
+            Centering::fit(&refs, &embeddings)
+        } else {
+            Centering::default()
+        };
+        centering.apply(&refs, &mut embeddings);
         done();
 
         let done = run(Stage::Clusters);
@@ -205,6 +212,7 @@ impl PipelineValidParams {
             model,
             retired: vec![false; n],
             fingerprint,
+            centering,
             model_id,
             embedder: Mutex::new(Some(embedder)),
             extractor: Mutex::new(Some(std::sync::Arc::new(extractor))),

@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use groundrec_embed::{normalize_rows, Embedder};
+use groundrec_embed::{normalize_rows, EmbedError, Embedder};
 use groundrec_keywords::{
-    AutoCandidates, KeywordExtractor, KoreanAnalyzer, KoreanNounCandidates, NgramCandidates,
+    AutoCandidates, KeywordExtractor, KeywordsError, KoreanAnalyzer, KoreanNounCandidates,
+    NgramCandidates,
 };
 use groundrec_kmeans::KMeansModel;
 use groundrec_sasrec::SasRecModel;
@@ -14,6 +15,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Item};
+use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
 use crate::params::{keyword_source, EmbedderSpec, PipelineConfig};
 
@@ -129,8 +131,19 @@ pub(crate) fn item_keywords(
 ) -> Result<Vec<Vec<String>>> {
     let docs: Vec<String> = items.iter().map(|i| keyword_source(i)).collect();
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
-    Ok(extractor
-        .extract_observed(&refs, &groundrec_keywords::Seeds::None, progress)?
+    let out = extractor
+        .extract_observed(&refs, &groundrec_keywords::Seeds::None, progress)
+        .map_err(|e| match e {
+            // The embedder's output broke its contract: the caller's embedder is at fault.
+            KeywordsError::Embed(
+                e @ (EmbedError::NonFinite { .. } | EmbedError::DimensionMismatch { .. }),
+            ) => GroundrecError::EmbedderOutput(format!(
+                "{} while embedding keyword candidates: {e}",
+                extractor.embedder().describe()
+            )),
+            e => e.into(),
+        })?;
+    Ok(out
         .into_iter()
         .map(|d| d.keywords.into_iter().map(|k| k.surface).collect())
         .collect())
@@ -151,6 +164,8 @@ pub struct FittedPipeline {
     pub(crate) model: SasRecModel,
     pub(crate) retired: Vec<bool>,
     pub(crate) fingerprint: Fingerprint,
+    /// Script means removed from item embeddings.
+    pub(crate) centering: Centering,
     /// Identifies the fit (a checksum of its settings and training curve).
     pub(crate) model_id: String,
     /// The embedder and keyword extractor, loaded on first need.
@@ -183,6 +198,7 @@ impl Clone for FittedPipeline {
             model: self.model.clone(),
             retired: self.retired.clone(),
             fingerprint: self.fingerprint.clone(),
+            centering: self.centering.clone(),
             model_id: self.model_id.clone(),
             embedder: Mutex::new(lock(&self.embedder)),
             extractor: Mutex::new(self.extractor.lock().map(|g| g.clone()).ok().flatten()),
@@ -332,7 +348,8 @@ impl FittedPipeline {
             .collect();
         let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embedder = self.embedder()?;
-        let embeddings = unit_rows(&*embedder, &text_refs)?;
+        let mut embeddings = unit_rows(&*embedder, &text_refs)?;
+        self.centering.apply(&text_refs, &mut embeddings);
         let clusters = if items.is_empty() {
             Vec::new()
         } else {

@@ -88,6 +88,7 @@
 
 mod artifact;
 mod catalog;
+mod center;
 mod demo;
 mod error;
 mod events;
@@ -100,6 +101,7 @@ mod report;
 
 pub use artifact::PIPELINE_FORMAT_VERSION;
 pub use catalog::{Catalog, DataReport, Dropped, Item};
+pub use center::Script;
 pub use demo::{simulate_learners, DemoEvents, DemoLearners};
 pub use error::{GroundrecError, Result};
 pub use events::{parse_timestamp, read_events_csv, read_events_jsonl, validate_events, Event};

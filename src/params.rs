@@ -146,6 +146,8 @@ pub struct PipelineConfig {
     pub keyword_max_words: usize,
     /// What is embedded per item.
     pub item_text: ItemText,
+    /// Remove each script's mean vector from the item embeddings.
+    pub center_languages: bool,
     /// Number of clusters.
     pub clusters: Clusters,
     /// The recommender's settings (its seed is the pipeline's).
@@ -165,7 +167,7 @@ pub struct Pipeline;
 
 impl Pipeline {
     /// Defaults: hashing embedder (set a model with [`PipelineParams::model`]), 5 keywords
-    /// with MMR 0.5, (1, 2)-grams, title + keywords embedded, k chosen in 6..=16, SASRec with
+    /// with MMR 0.5, (1, 2)-grams, title + keywords embedded and centred per script, k chosen in 6..=16, SASRec with
     /// sampled softmax and early stopping (hidden 64, max length 50), window cap 2 of 4 over a
     /// pool of 3 × n, held-out evaluation on, seed 42.
     pub fn builder() -> PipelineParams {
@@ -178,6 +180,7 @@ impl Pipeline {
                 .diversity(Diversity::Mmr { diversity: 0.5 }),
             keyword_max_words: 2,
             item_text: ItemText::TitleAndKeywords,
+            center_languages: true,
             clusters: Clusters::Auto { min: 6, max: 16 },
             sasrec: SasRec::params().epochs(60),
             fair: FairSettings::default(),
@@ -196,6 +199,7 @@ pub struct PipelineParams {
     keywords: KeywordParams,
     keyword_max_words: usize,
     item_text: ItemText,
+    center_languages: bool,
     clusters: Clusters,
     sasrec: SasRecParams,
     fair: FairSettings,
@@ -268,6 +272,14 @@ impl PipelineParams {
         self
     }
 
+    /// Remove each script's mean vector from the item embeddings (default on): a
+    /// multilingual encoder places texts of one script near each other whatever they say, so
+    /// without this the Korean and English versions of a lecture land apart.
+    pub fn center_languages(mut self, on: bool) -> Self {
+        self.center_languages = on;
+        self
+    }
+
     /// The number of clusters.
     pub fn clusters(mut self, clusters: Clusters) -> Self {
         self.clusters = clusters;
@@ -331,6 +343,7 @@ impl PipelineParams {
             keywords: self.keywords.check()?,
             keyword_max_words: self.keyword_max_words,
             item_text: self.item_text,
+            center_languages: self.center_languages,
             clusters: self.clusters,
             sasrec: self.sasrec.seed(self.seed).check()?,
             fair: self.fair,

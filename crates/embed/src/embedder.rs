@@ -114,10 +114,9 @@ pub fn check_output(out: &Array2<f32>, n_texts: usize, dim: usize) -> Result<()>
         });
     }
     if let Some(pos) = out.iter().position(|v| !v.is_finite()) {
-        return Err(EmbedError::Backend(format!(
-            "non-finite value in embedding row {}",
-            pos / dim.max(1)
-        )));
+        return Err(EmbedError::NonFinite {
+            row: pos / dim.max(1),
+        });
     }
     Ok(())
 }

@@ -44,6 +44,12 @@ pub enum EmbedError {
         /// The size that was given.
         got: usize,
     },
+    /// An embedding holds NaN or an infinite value.
+    #[error("non-finite value in embedding row {row}")]
+    NonFinite {
+        /// The first row (text) with a bad value.
+        row: usize,
+    },
     /// The tokenizer failed on an input.
     #[error("tokenizer error: {0}")]
     Tokenizer(String),
