@@ -348,10 +348,10 @@ impl FittedPipeline {
         });
         let plan = self.plan(&options, Some(self.config.fair))?;
         if popularity {
-            let popular = self.model.popularity_row();
+            let popular = self.model.popularity_shares();
             return histories
                 .iter()
-                .map(|h| Ok(self.positions(&popular, h, &plan)?.unwrap_or_default()))
+                .map(|h| Ok(self.positions(popular, h, &plan)?.unwrap_or_default()))
                 .collect();
         }
         Ok(self
@@ -363,7 +363,7 @@ impl FittedPipeline {
 
     /// Ranked lists for histories of item indices.
     fn ranked(&self, histories: &[Vec<ItemIdx>], plan: &Plan) -> Result<Vec<Ranked>> {
-        let popular = self.model.popularity_row();
+        let popular = self.model.popularity_shares();
         let mut out = Vec::with_capacity(histories.len());
         for chunk in histories.chunks(256) {
             let with: Vec<Vec<ItemIdx>> = chunk.iter().filter(|h| !h.is_empty()).cloned().collect();
@@ -395,7 +395,7 @@ impl FittedPipeline {
                                 &owned
                             }
                         },
-                        None => &popular,
+                        None => popular,
                     };
                     Ok(match self.positions(scores, h, plan)? {
                         Ok(positions) => Ranked {
@@ -502,23 +502,63 @@ impl FittedPipeline {
 }
 
 /// Positions of the `k` best `scores` where `ok`, best first (ties: lower position first).
+/// A bounded heap: one pass over the scores, no list of every candidate.
 pub(crate) fn top(scores: &[f32], ok: &[bool], k: usize) -> Vec<usize> {
+    use std::cmp::{Ordering, Reverse};
+    use std::collections::BinaryHeap;
+    /// Orders by score, then by lower position (so the heap's least is the worst kept).
+    #[derive(PartialEq)]
+    struct Entry(f32, usize);
+    impl Eq for Entry {}
+    impl PartialOrd for Entry {
+        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Entry {
+        fn cmp(&self, other: &Self) -> Ordering {
+            self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+        }
+    }
     if k == 0 {
         return Vec::new();
     }
-    let mut cand: Vec<usize> = (0..scores.len()).filter(|&p| ok[p]).collect();
-    let by = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-    if cand.len() > k {
-        cand.select_nth_unstable_by(k - 1, by);
-        cand.truncate(k);
+    let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
+    for (p, (&s, &allowed)) in scores.iter().zip(ok).enumerate() {
+        if !allowed {
+            continue;
+        }
+        if heap.len() < k {
+            heap.push(Reverse(Entry(s, p)));
+        } else if heap.peek().is_some_and(|w| Entry(s, p) > w.0) {
+            heap.pop();
+            heap.push(Reverse(Entry(s, p)));
+        }
     }
-    cand.sort_unstable_by(by);
-    cand
+    let mut best: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();
+    best.sort_unstable_by(|a, b| b.cmp(a));
+    best.into_iter().map(|e| e.1).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The heap gives what sorting every allowed candidate gives, ties included.
+        #[test]
+        fn top_equals_a_full_sort(
+            raw in proptest::collection::vec((0u8..6, proptest::bool::weighted(0.8)), 0..200),
+            k in 0usize..40,
+        ) {
+            let scores: Vec<f32> = raw.iter().map(|r| f32::from(r.0) / 2.0).collect();
+            let ok: Vec<bool> = raw.iter().map(|r| r.1).collect();
+            let mut want: Vec<usize> = (0..scores.len()).filter(|&p| ok[p]).collect();
+            want.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+            want.truncate(k);
+            proptest::prop_assert_eq!(top(&scores, &ok, k), want);
+        }
+    }
 
     #[test]
     fn top_keeps_the_best_allowed_in_order() {

@@ -24,7 +24,7 @@
 //! `--train-valid` (ML-1M, a diagnostic): also train on the 512 users' validation item, so
 //! that a test input is a sequence training has seen; validation then leaks and means nothing.
 //! `--attn-out-dropout` also drops out attention outputs (the library's default before
-//! 2026-11-30, so every earlier run in docs/benchmarks.md had it); `--no-attn-out-dropout`
+//! 2026-11-30, so every earlier run in docs/experiments.md had it); `--no-attn-out-dropout`
 //! is the default and is accepted so that the commands written down then still run.
 
 use std::collections::HashMap;
@@ -333,7 +333,7 @@ fn main() {
         },
         max_users: 10_000,
     });
-    // Off by default since 2026-11-30; the runs in docs/benchmarks.md before then had it on.
+    // Off by default since 2026-11-30; the runs in docs/experiments.md before then had it on.
     let attn_out_dropout = match (
         args.get("attn-out-dropout", false),
         args.get("no-attn-out-dropout", false),

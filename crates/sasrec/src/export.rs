@@ -145,7 +145,7 @@ impl Network {
 mod tests {
     use super::*;
     use crate::model::ModelConfig;
-    use crate::train::torch_rng_lock;
+    use crate::rng::torch_rng_lock;
     use proptest::prelude::*;
     use tch::Device;
 

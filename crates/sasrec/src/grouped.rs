@@ -13,7 +13,7 @@ impl Network {
     /// Attention costs the square of the length and the position-wise layers the length, so
     /// when a batch's lengths differ this does less work than one call (with 4 groups an epoch
     /// took 1.8x less time on ML-1M at length 200, where the histories fill about half of that
-    /// length on average, docs/benchmarks.md).
+    /// length on average, docs/experiments.md).
     pub(crate) fn forward_grouped(&self, seqs: &Tensor, groups: usize, train: bool) -> Tensor {
         let (n, len) = seqs.size2().unwrap_or((0, 0));
         if groups <= 1 || n < 2 {

@@ -39,7 +39,7 @@
 //! Memory: a full-softmax step allocates `[positions, items]` logits (hundreds of MB on
 //! ML-1M), which glibc maps and unmaps on every step; running the process with
 //! `MALLOC_MMAP_MAX_=0` and a large `MALLOC_TRIM_THRESHOLD_` keeps that memory in the process
-//! (docs/benchmarks.md). The library leaves the process's allocator settings to you.
+//! (docs/experiments.md). The library leaves the process's allocator settings to you.
 //!
 //! # Example
 //!
@@ -85,6 +85,7 @@ mod infer;
 mod item;
 mod model;
 mod params;
+mod rng;
 mod serve;
 mod train;
 

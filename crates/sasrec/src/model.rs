@@ -532,7 +532,7 @@ mod tests {
             // The same seed gives the same masks up to the extra dropout's (unless another
             // test draws in between, which only adds a difference).
             let train = |n: &Network| {
-                let _rng = crate::train::torch_rng_lock();
+                let _rng = crate::rng::torch_rng_lock();
                 tch::manual_seed(11);
                 tch::no_grad(|| n.forward_t(&seqs, true))
             };

@@ -260,16 +260,16 @@ impl SasRecParams {
         pre_ln: bool);
     setter!(/// Scores items by a separate output embedding table instead of the input item
         /// embedding (off by default: the paper shares one table; gSASRec trains this way).
-        /// Doubles the item parameters. Measured effect: docs/benchmarks.md.
+        /// Doubles the item parameters. Measured effect: docs/experiments.md.
         separate_output: bool);
     setter!(/// Adds a learned score bias per item (off by default; the paper has none), so an
         /// item's overall pull need not be written into its vector. Saved with the model;
-        /// applies to every loss and to serving. Measured effect: docs/benchmarks.md.
+        /// applies to every loss and to serving. Measured effect: docs/experiments.md.
         item_bias: bool);
     setter!(/// Dropout on each attention output before its residual add (off by default), as the
         /// paper's text writes its blocks. The authors' code, whose figures the paper
         /// reports, drops out only the attention weights, and so does the default (it scored
-        /// higher on Amazon Games, docs/benchmarks.md). Settings and models saved before this
+        /// higher on Amazon Games, docs/experiments.md). Settings and models saved before this
         /// setting existed read back with it on, as they were trained.
         attention_output_dropout: bool);
     setter!(/// The training objective.
@@ -288,7 +288,7 @@ impl SasRecParams {
     setter!(/// Run each step's batch through the network as this many groups of rows of similar
         /// length, each cut to its own longest sequence (1: the whole batch at once; default
         /// 4). The batches, the loss and its gradients stay those of the whole batch; only the
-        /// work shrinks (figures in docs/benchmarks.md).
+        /// work shrinks (figures in docs/experiments.md).
         length_groups: usize);
     setter!(/// How the sampled losses draw their negatives (one shared set per batch by default).
         negative_draw: NegativeDraw);
@@ -301,7 +301,7 @@ impl SasRecParams {
         epochs: usize);
     setter!(/// L2 penalty on the item embedding table (both tables with
         /// [`SasRecParams::separate_output`]); 0 by default, as in the paper's runs. It
-        /// shrinks rare items out of the top 10s (docs/benchmarks.md).
+        /// shrinks rare items out of the top 10s (docs/experiments.md).
         l2_emb: f64);
     setter!(/// Adds this weight times the paper's BCE (one negative per position, drawn uniformly
         /// outside the user's items) to a multi-negative or full-softmax loss (0, the default:

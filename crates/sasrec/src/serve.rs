@@ -68,6 +68,16 @@ pub struct SasRecModel {
     index: HashMap<String, ItemIdx>,
     /// Training interactions per item.
     pub(crate) popularity: Vec<u32>,
+    /// `popularity` as shares of its total.
+    shares: Vec<f32>,
+}
+
+fn shares(popularity: &[u32]) -> Vec<f32> {
+    let total = popularity.iter().map(|&c| c as f64).sum::<f64>().max(1.0);
+    popularity
+        .iter()
+        .map(|&c| (c as f64 / total) as f32)
+        .collect()
 }
 
 impl SasRecModel {
@@ -98,6 +108,7 @@ impl SasRecModel {
             weights,
             item_ids,
             index,
+            shares: shares(&popularity),
             popularity,
         })
     }
@@ -204,7 +215,7 @@ impl SasRecModel {
             .cloned()
             .collect();
         let scores = self.scores(&with_history)?;
-        let popular = self.popularity_row();
+        let popular = self.popularity_shares();
         let mut rows = scores.outer_iter();
         let mut out = Vec::with_capacity(histories.len());
         for h in histories {
@@ -212,7 +223,7 @@ impl SasRecModel {
             exclude.sort_unstable();
             exclude.dedup();
             let (row, source) = match h.is_empty() {
-                true => (popular.clone(), Source::Popularity),
+                true => (popular.to_vec(), Source::Popularity),
                 false => {
                     let r = rows.next().map(|r| r.to_vec()).unwrap_or_default();
                     (r, Source::Model)
@@ -233,17 +244,8 @@ impl SasRecModel {
     }
 
     /// Popularity shares of every item (training interactions over their total).
-    pub fn popularity_row(&self) -> Vec<f32> {
-        let total = self
-            .popularity
-            .iter()
-            .map(|&c| c as f64)
-            .sum::<f64>()
-            .max(1.0);
-        self.popularity
-            .iter()
-            .map(|&c| (c as f64 / total) as f32)
-            .collect()
+    pub fn popularity_shares(&self) -> &[f32] {
+        &self.shares
     }
 
     /// Width of the model's content features (0 without).
@@ -310,6 +312,7 @@ impl SasRecModel {
             self.index.insert(id.clone(), i);
             self.item_ids.push(id.clone());
             self.popularity.push(0);
+            self.shares.push(0.0);
             out.push(i);
         }
         self.config.n_items = self.item_ids.len();

@@ -2,7 +2,6 @@
 //! Adam(0.9, 0.98), early stopping on validation NDCG@10.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use ndarray::ArrayView2;
@@ -20,17 +19,8 @@ use crate::error::{torch, Result, SasRecError};
 use crate::eval::{evaluate, EvalParams, Evaluation};
 use crate::model::Network;
 use crate::params::{Loss, NegativeDraw, Protocol, SasRecValidParams};
+use crate::rng::torch_rng_lock;
 use crate::serve::SasRecModel;
-
-/// libtorch has one random generator per process (initialisation and dropout draw from it), so
-/// seeded sections of training take turns: two fits with one seed give the same model whether
-/// they run one after the other or in two threads at once.
-static TORCH_RNG: Mutex<()> = Mutex::new(());
-
-/// Holds libtorch's random generator for a seeded section (a poisoned lock is still a lock).
-pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Sets libtorch's intra-op thread count for the process (training's threads). Programs call
 /// this once at start-up (the facade's `groundrec::set_threads` does, with rayon's pool);
