@@ -440,7 +440,13 @@ fn parse(dir: &Path, files: &BTreeMap<&str, Vec<u8>>) -> Result<FittedPipeline> 
             "the saved parts do not describe the same catalogue",
         ));
     }
+    let fair = cfg
+        .config
+        .fair
+        .check()
+        .map_err(|e| artifact(&dir.join("config.json"), e.to_string()))?;
     Ok(FittedPipeline {
+        fair,
         config: cfg.config,
         catalog,
         keywords,

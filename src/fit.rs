@@ -204,6 +204,7 @@ impl PipelineValidParams {
         let n = catalog.len();
         let fitted = FittedPipeline {
             config: c.clone(),
+            fair: self.fair.clone(),
             catalog: catalog.clone(),
             keywords,
             clusters: kmeans.labels().to_vec(),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Item};
 use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
-use crate::params::{keyword_source, EmbedderSpec, PipelineConfig};
+use crate::params::{keyword_source, EmbedderSpec, Fair, PipelineConfig};
 
 /// Texts every fit embeds to recognise its embedder later.
 const PROBES: [&str; 3] = [
@@ -155,6 +155,8 @@ pub(crate) fn item_keywords(
 /// in a changed copy).
 pub struct FittedPipeline {
     pub(crate) config: PipelineConfig,
+    /// `config.fair`, checked.
+    pub(crate) fair: Fair,
     pub(crate) catalog: Catalog,
     pub(crate) keywords: Vec<Vec<String>>,
     pub(crate) embeddings: Array2<f32>,
@@ -190,6 +192,7 @@ impl Clone for FittedPipeline {
             |m: &Mutex<Option<Arc<dyn Embedder>>>| m.lock().map(|g| g.clone()).ok().flatten();
         Self {
             config: self.config.clone(),
+            fair: self.fair.clone(),
             catalog: self.catalog.clone(),
             keywords: self.keywords.clone(),
             embeddings: self.embeddings.clone(),

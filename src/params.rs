@@ -118,18 +118,28 @@ impl Default for FairSettings {
     }
 }
 
+/// Checked fair settings: the pool size and the ranker over cluster numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Fair {
+    pub(crate) pool_factor: usize,
+    pub(crate) ranker: FairRankerValidParams<usize>,
+}
+
 impl FairSettings {
-    /// Checks the settings into a ranker over cluster numbers.
-    pub(crate) fn ranker(&self) -> Result<FairRankerValidParams<usize>> {
+    /// Checks the settings (the window rule is shuffle's to check).
+    pub(crate) fn check(&self) -> Result<Fair> {
         if !(1..=100).contains(&self.pool_factor) {
             return Err(GroundrecError::param(
                 "fair",
                 format!("pool_factor must be in 1..=100, got {}", self.pool_factor),
             ));
         }
-        Ok(FairRanker::params()
-            .window(self.window, self.max_per_window)
-            .check()?)
+        Ok(Fair {
+            pool_factor: self.pool_factor,
+            ranker: FairRanker::params()
+                .window(self.window, self.max_per_window)
+                .check()?,
+        })
     }
 }
 
@@ -324,7 +334,7 @@ impl PipelineParams {
             }
             _ => {}
         }
-        self.fair.ranker()?;
+        let fair = self.fair.check()?;
         if self.keyword_max_words == 0 {
             return Err(GroundrecError::param(
                 "keyword_max_words",
@@ -352,6 +362,7 @@ impl PipelineParams {
         };
         Ok(PipelineValidParams {
             config,
+            fair,
             custom: self.custom,
         })
     }
@@ -361,6 +372,7 @@ impl PipelineParams {
 #[derive(Clone)]
 pub struct PipelineValidParams {
     pub(crate) config: PipelineConfig,
+    pub(crate) fair: Fair,
     pub(crate) custom: Option<Arc<dyn Embedder>>,
 }
 

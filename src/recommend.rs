@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{GroundrecError, Result};
 use crate::fitted::FittedPipeline;
-use crate::params::FairSettings;
+use crate::params::{Fair, FairSettings};
 
 /// Fair re-ranking of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -189,12 +189,12 @@ struct Plan {
     eligible: Vec<bool>,
     any_eligible: bool,
     include_seen: bool,
-    rerank: Option<FairSettings>,
+    rerank: Option<Fair>,
     skip_unknown: bool,
 }
 
 impl FittedPipeline {
-    fn plan(&self, o: &RecommendOptions, default_rerank: Option<FairSettings>) -> Result<Plan> {
+    fn plan(&self, o: &RecommendOptions, default_rerank: Option<&Fair>) -> Result<Plan> {
         if o.n == 0 {
             return Err(GroundrecError::ZeroLength);
         }
@@ -242,12 +242,9 @@ impl FittedPipeline {
             eligible[p] = false;
         }
         let rerank = match o.rerank {
-            Rerank::Pipeline => default_rerank,
+            Rerank::Pipeline => default_rerank.cloned(),
             Rerank::Off => None,
-            Rerank::With(f) => {
-                f.ranker()?;
-                Some(f)
-            }
+            Rerank::With(f) => Some(f.check()?),
         };
         Ok(Plan {
             n: o.n,
@@ -300,7 +297,7 @@ impl FittedPipeline {
         histories: &[&[&str]],
         options: &RecommendOptions,
     ) -> Result<Vec<RecommendList>> {
-        let plan = self.plan(options, Some(self.config.fair))?;
+        let plan = self.plan(options, Some(&self.fair))?;
         let indexed = histories
             .iter()
             .map(|h| self.history(h, plan.skip_unknown))
@@ -346,7 +343,7 @@ impl FittedPipeline {
         } else {
             Rerank::Off
         });
-        let plan = self.plan(&options, Some(self.config.fair))?;
+        let plan = self.plan(&options, Some(&self.fair))?;
         if popularity {
             let popular = self.model.popularity_shares();
             return histories
@@ -433,7 +430,7 @@ impl FittedPipeline {
                 ok[i.index()] = false;
             }
         }
-        let pool = match plan.rerank {
+        let pool = match &plan.rerank {
             Some(f) => plan.n.saturating_mul(f.pool_factor),
             None => plan.n,
         };
@@ -445,9 +442,9 @@ impl FittedPipeline {
                 EmptyReason::NoMatch
             }));
         }
-        let mut ordered = match plan.rerank {
+        let mut ordered = match &plan.rerank {
             Some(f) => {
-                f.ranker()?
+                f.ranker
                     .rerank(best, |&p| f64::from(scores[p]), |&p| self.clusters[p])?
                     .items
             }
