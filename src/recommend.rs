@@ -445,7 +445,12 @@ impl FittedPipeline {
         let mut ordered = match &plan.rerank {
             Some(f) => {
                 f.ranker
-                    .rerank(best, |&p| f64::from(scores[p]), |&p| self.clusters[p])?
+                    .rerank_top(
+                        best,
+                        plan.n,
+                        |&p| f64::from(scores[p]),
+                        |&p| self.clusters[p],
+                    )?
                     .items
             }
             None => best,

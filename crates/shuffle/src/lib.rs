@@ -6,7 +6,7 @@
 //! | [`merge_shuffle`] | the fewest adjacent same-group pairs possible, `max(0, n_max − (n − n_max) − 1)` | `O(n)` |
 //! | [`spread`] / [`spread_nested`] | every group evenly spaced, gaps below [`SpreadValidParams::max_gap_bound`]; two levels (cluster, then teacher) | `O(n log n)` |
 //! | [`balanced_shuffle`] | Fiedler's column merge: at most one item of a group per column | `O(n + m)` |
-//! | [`FairRanker`] | re-ranks scored lists: window cap (at most `m` of a group in any `w` slots, whenever feasible), exposure targets in the top `k` | `O(n² g)` worst case |
+//! | [`FairRanker`] | re-ranks scored lists: window cap (at most `m` of a group in any `w` slots, in the slots served, whenever feasible; else the best-scored item the cap allows), exposure targets in the top `k` | `O(n² g²)` worst case |
 //! | [`push_back_recent`] | fewer repeats: recently shown items move down | `O(n log n)` |
 //!
 //! Every random choice takes a `seed` (ChaCha8): the same seed gives the same order on every

@@ -15,11 +15,12 @@ use crate::metrics::{kendall_tau, ndcg};
 ///   KDD 2019); groups without a target are free.
 ///
 /// Within those rules the highest-scored remaining item goes next. Before an item is placed, the
-/// ranker checks that the rest can still be completed within the window cap (by simulating the
-/// "most items left first" completion), so a feasible order is found whenever one exists.
-/// When none exists the ranker still returns every item, breaks the cap as rarely as it can,
-/// and counts the breaks in [`RerankReport::window_violations`]: a documented best effort,
-/// never an error. Exposure targets are soft in the same way: a slot where the targets had to
+/// ranker checks that the rest of the served slots can still be filled within the window cap
+/// (by simulating the "most items left first" completion), so a feasible order is found
+/// whenever one exists ([`FairRankerValidParams::rerank_top`] serves fewer slots than items).
+/// When none exists the ranker still returns every item, places the best-scored item the cap
+/// allows at each slot, and counts the breaks in [`RerankReport::window_violations`]: a
+/// documented best effort, never an error. Exposure targets are soft in the same way: a slot where the targets had to
 /// give way to the cap, or to a group running out of items, counts in
 /// [`RerankReport::target_relaxations`].
 ///
@@ -118,12 +119,12 @@ impl Window {
             }
         }
     }
-    /// Can the remaining counts be laid out from this state without breaking the cap?
+    /// Can `steps` more slots be filled from the remaining counts without breaking the cap?
     /// Places the allowed group with the most items left, every time.
-    fn completes(&self, left: &[usize]) -> bool {
+    fn completes(&self, left: &[usize], steps: usize) -> bool {
         let mut w = self.clone();
         let mut left = left.to_vec();
-        let mut total: usize = left.iter().sum();
+        let mut total: usize = left.iter().sum::<usize>().min(steps);
         while total > 0 {
             let best = (0..left.len())
                 .filter(|&g| left[g] > 0 && w.allows(g))
@@ -218,6 +219,25 @@ impl<G: Hash + Eq + Clone> FairRankerValidParams<G> {
         score: impl Fn(&T) -> f64,
         key: impl Fn(&T) -> G,
     ) -> Result<Reranked<T>> {
+        let n = items.len();
+        self.rerank_top(items, n, score, key)
+    }
+
+    /// [`FairRankerValidParams::rerank`] for a list of which only the first `slots` are
+    /// shown (a candidate pool larger than the list served): the rules must hold in those
+    /// slots only, so a pool too lopsided to keep the cap over its whole length can still give
+    /// a served list that keeps it. At each slot the best-scored item of a group the rules
+    /// allow goes next, unless that would leave the remaining served slots no way to keep the
+    /// cap; when no allowed group keeps them feasible, the best-scored allowed one goes (the
+    /// break counts in [`RerankReport::window_violations`] where it happens). Items after the
+    /// served slots follow in score order.
+    pub fn rerank_top<T>(
+        &self,
+        items: Vec<T>,
+        slots: usize,
+        score: impl Fn(&T) -> f64,
+        key: impl Fn(&T) -> G,
+    ) -> Result<Reranked<T>> {
         let scores: Vec<f64> = items.iter().map(&score).collect();
         if let Some((index, &value)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
             return Err(ShuffleError::NonFiniteScore { index, value });
@@ -247,7 +267,8 @@ impl<G: Hash + Eq + Clone> FairRankerValidParams<G> {
             kendall_tau: 1.0,
         };
         let mut order = Vec::with_capacity(items.len());
-        for pos in 0..items.len() {
+        let served = slots.min(items.len());
+        for pos in 0..served {
             let live: Vec<usize> = (0..sorted.len()).filter(|&g| left[g] > 0).collect();
             let best_score = |g: &usize| scores[sorted[*g][cursor[*g]]];
             let mut by_target = live.clone();
@@ -290,24 +311,17 @@ impl<G: Hash + Eq + Clone> FairRankerValidParams<G> {
             }
             cand.sort_by(|a, b| best_score(b).total_cmp(&best_score(a)).then(a.cmp(b)));
             let choice = if self.window > 1 {
+                let steps = served - pos - 1;
                 let fits = |g: usize| {
                     let mut w = window.clone();
                     w.push(g);
                     let mut l = left.clone();
                     l[g] -= 1;
-                    w.completes(&l)
+                    w.completes(&l, steps)
                 };
-                // The best few by score that keep the rest feasible, else the safe greedy move.
-                cand.iter()
-                    .copied()
-                    .take(3)
-                    .find(|&g| fits(g))
-                    .unwrap_or_else(|| {
-                        cand.iter()
-                            .copied()
-                            .max_by_key(|&g| (left[g], usize::MAX - window.last_seen(g)))
-                            .unwrap_or(cand[0])
-                    })
+                // The best by score that keeps the rest of the served slots feasible; if none
+                // can, the best by score.
+                cand.iter().copied().find(|&g| fits(g)).unwrap_or(cand[0])
             } else {
                 cand[0]
             };
@@ -317,6 +331,12 @@ impl<G: Hash + Eq + Clone> FairRankerValidParams<G> {
             placed[choice] += 1;
             window.push(choice);
         }
+        // Past the served slots: the rest by score.
+        let mut rest: Vec<usize> = (0..sorted.len())
+            .flat_map(|g| sorted[g][cursor[g]..].iter().copied())
+            .collect();
+        rest.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        order.extend(rest);
         let new_scores: Vec<f64> = order.iter().map(|&i| scores[i]).collect();
         let k = if self.top_k > 0 {
             self.top_k
@@ -403,6 +423,74 @@ mod tests {
         false
     }
 
+    /// Brute force: can `steps` slots be filled from `counts` after `tail` (most recent last)
+    /// within the cap?
+    fn fillable(
+        counts: &mut Vec<usize>,
+        tail: &mut Vec<usize>,
+        window: usize,
+        max: usize,
+        steps: usize,
+    ) -> bool {
+        if steps == 0 {
+            return true;
+        }
+        let recent: Vec<usize> = tail.iter().rev().take(window - 1).copied().collect();
+        for g in 0..counts.len() {
+            if counts[g] > 0 && recent.iter().filter(|&&x| x == g).count() < max {
+                counts[g] -= 1;
+                tail.push(g);
+                let ok = fillable(counts, tail, window, max, steps - 1);
+                tail.pop();
+                counts[g] += 1;
+                if ok {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_lopsided_pool_keeps_the_cap_in_the_served_slots_and_the_score_order_within_it() {
+        // 30 candidates scored 30, 29, ..., 1; the 25 best in one cluster (0), the other five
+        // in one cluster (1), or each in its own (1..=5).
+        for separate in [false, true] {
+            let items: Vec<(usize, f64)> = (0..30)
+                .map(|i| {
+                    let g = match (i < 25, separate) {
+                        (true, _) => 0,
+                        (false, false) => 1,
+                        (false, true) => i - 24,
+                    };
+                    (g, 30.0 - i as f64)
+                })
+                .collect();
+            let ranker = FairRanker::params().window(4, 2).check().expect("valid");
+            let served = ranker
+                .rerank_top(items.clone(), 10, |x| x.1, |x| x.0)
+                .expect("finite");
+            let top: Vec<usize> = served.items[..10].iter().map(|x| x.0).collect();
+            assert_eq!(violations(&top, 4, 2), 0, "{top:?}");
+            assert_eq!(served.report.window_violations, 0);
+            // The minority's items come in score order, and the majority's too.
+            let order: Vec<u32> = served.items[..10]
+                .iter()
+                .map(|x| (30.0 - x.1) as u32)
+                .collect();
+            let minority: Vec<u32> = order.iter().copied().filter(|&i| i >= 25).collect();
+            assert!(minority.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+            assert_eq!(order[..2], [0, 1], "{order:?}");
+            assert_eq!(order[2], 25, "the best item the cap allows: {order:?}");
+            // Over the whole pool the cap cannot hold; no low item jumps ahead of a higher one
+            // of the same standing.
+            let all = ranker.rerank(items, |x| x.1, |x| x.0).expect("finite");
+            let order: Vec<u32> = all.items.iter().map(|x| (30.0 - x.1) as u32).collect();
+            let at = |i: u32| order.iter().position(|&x| x == i).expect("placed");
+            assert!((25..29).all(|i| at(i) < at(29)), "{order:?}");
+        }
+    }
+
     fn violations(groups: &[usize], window: usize, max: usize) -> usize {
         (0..groups.len())
             .filter(|&i| {
@@ -468,6 +556,67 @@ mod tests {
     }
 
     proptest! {
+        /// In the served slots: the cap holds whenever some served order keeps it, and each
+        /// slot holds the best-scored item among the groups the cap allows there, unless
+        /// placing that group would leave the remaining served slots no way to keep the cap.
+        #[test]
+        fn served_slots_keep_the_cap_and_the_score_order_the_cap_allows(
+            entries in proptest::collection::vec((0usize..3, 0u8..20), 0..12),
+            window in 2usize..5,
+            max in 1usize..3,
+            slots in 0usize..12,
+        ) {
+            prop_assume!(max < window);
+            let ranker = FairRanker::params().window(window, max).check().expect("valid");
+            let items: Vec<(usize, f64)> = entries.iter().map(|&(g, s)| (g, f64::from(s))).collect();
+            let r = ranker.rerank_top(items.clone(), slots, |x| x.1, |x| x.0).expect("finite");
+            prop_assert_eq!(r.items.len(), items.len());
+            let served = slots.min(items.len());
+            let groups: Vec<usize> = r.items[..served].iter().map(|x| x.0).collect();
+            let mut counts = vec![0usize; 3];
+            for e in &items { counts[e.0] += 1; }
+            let possible = fillable(&mut counts.clone(), &mut Vec::new(), window, max, served);
+            if possible {
+                prop_assert_eq!(violations(&groups, window, max), 0, "{:?}", groups);
+            }
+            // The greedy rule, slot by slot.
+            let mut left = counts.clone();
+            let mut tail: Vec<usize> = Vec::new();
+            let mut remaining = items.clone();
+            for (pos, chosen) in r.items[..served].iter().enumerate() {
+                let recent: Vec<usize> = tail.iter().rev().take(window - 1).copied().collect();
+                for h in 0..3 {
+                    let best = remaining.iter().filter(|x| x.0 == h).map(|x| x.1).fold(f64::MIN, f64::max);
+                    let allowed = left[h] > 0 && recent.iter().filter(|&&x| x == h).count() < max;
+                    if h == chosen.0 || !allowed || best <= chosen.1 {
+                        continue;
+                    }
+                    // A better allowed group was passed over: it must have broken the rest.
+                    let mut l = left.clone();
+                    l[h] -= 1;
+                    let mut t = tail.clone();
+                    t.push(h);
+                    let steps = served - pos - 1;
+                    let chosen_ok = {
+                        let mut l2 = left.clone();
+                        l2[chosen.0] -= 1;
+                        let mut t2 = tail.clone();
+                        t2.push(chosen.0);
+                        fillable(&mut l2, &mut t2, window, max, steps)
+                    };
+                    prop_assert!(
+                        chosen_ok && !fillable(&mut l, &mut t, window, max, steps),
+                        "slot {}: group {} (best {}) passed over for {:?}; served {:?}",
+                        pos, h, best, chosen, &r.items[..served]
+                    );
+                }
+                left[chosen.0] -= 1;
+                tail.push(chosen.0);
+                let at = remaining.iter().position(|x| x == chosen).expect("present");
+                remaining.remove(at);
+            }
+        }
+
         #[test]
         fn window_cap_holds_whenever_a_feasible_order_exists(
             entries in proptest::collection::vec((0usize..3, -5.0f64..5.0), 0..10),
