@@ -6,7 +6,7 @@
 //! ```text
 //! scripts/demo pipeline        # installs models if missing, then runs this example
 //! cargo run --release --example pipeline -- [--models DIR] [--learners 800] [--epochs 60]
-//!     [--hashing] [--quiet] [--save DIR] [--report-json FILE] [--threads 2]
+//!     [--hashing] [--quiet] [--save DIR] [--report-json FILE] [--threads 2] [--max-df SHARE]
 //! ```
 //!
 //! With `--hashing` no model is needed (feature hashing instead of multilingual-e5-small).
@@ -60,6 +60,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let mut params = Pipeline::builder().sasrec(SasRec::params().epochs(epochs));
+    if let Some(share) = arg("--max-df") {
+        params = params.keywords(
+            groundrec::keywords::KeywordParams::default()
+                .top_n(5)
+                .diversity(groundrec::keywords::Diversity::Mmr { diversity: 0.5 })
+                .max_df(share.parse()?),
+        );
+    }
     params = if flag("--hashing") {
         params.hashing(256)
     } else {
@@ -113,6 +121,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     show(&fitted.similar("L900", &RecommendOptions::new(5))?);
 
     println!("\n{report}");
+    // The keyword phrases most items share (boilerplate unless they name a subject).
+    let mut df: std::collections::HashMap<String, usize> = Default::default();
+    for kws in fitted.keywords() {
+        let mut mine: Vec<String> = kws.iter().map(|k| k.to_lowercase()).collect();
+        mine.sort();
+        mine.dedup();
+        for k in mine {
+            *df.entry(k).or_default() += 1;
+        }
+    }
+    let mut shared: Vec<(String, usize)> = df.into_iter().collect();
+    shared.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let n = fitted.catalog().len() as f64;
+    let top: Vec<String> = shared
+        .iter()
+        .take(6)
+        .map(|(k, c)| format!("{k:?} {:.1} %", 100.0 * *c as f64 / n))
+        .collect();
+    println!("most shared keywords (share of items): {}", top.join(", "));
     if let Some(path) = arg("--report-json") {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
         println!("report written to {path}");

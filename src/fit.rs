@@ -141,12 +141,18 @@ impl PipelineValidParams {
         let done = run(Stage::LoadEmbedder);
         let embedder = self.load_embedder()?;
         let fingerprint = Fingerprint::of(&*embedder)?;
-        let extractor = extractor(c, embedder.clone())?;
+        let extractor = extractor(c, embedder.clone(), &[])?;
         done();
 
         let done = run(Stage::Keywords);
         let items: Vec<&crate::Item> = catalog.items().iter().collect();
         let keywords = item_keywords(&extractor, &items, &progress(Stage::Keywords))?;
+        let sources: Vec<String> = items
+            .iter()
+            .map(|i| crate::params::keyword_source(i))
+            .collect();
+        let source_refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let frequent_keys = extractor.frequent_keys(&source_refs)?;
         done();
 
         let done = run(Stage::Embeddings);
@@ -214,15 +220,21 @@ impl PipelineValidParams {
             retired: vec![false; n],
             fingerprint,
             centering,
+            frequent_keys: frequent_keys.clone(),
             model_id,
             embedder: Mutex::new(Some(embedder)),
-            extractor: Mutex::new(Some(std::sync::Arc::new(extractor))),
+            extractor: Mutex::new(Some(std::sync::Arc::new(extractor.exclude(frequent_keys)))),
         };
         let held = held_lists(&fitted, &data)?;
         done();
         let timings = timings_cell.into_inner().unwrap_or_default();
         let report = Report::build(ReportParts {
             users: users.len(),
+            categories: catalog
+                .items()
+                .iter()
+                .map(|i| i.category.as_deref())
+                .collect(),
             data: &data,
             held,
             clusters: fitted.clusters(),

@@ -106,8 +106,12 @@ pub(crate) fn unit_rows_observed(
 
 pub(crate) type Extractor = KeywordExtractor<Arc<dyn Embedder>, AutoCandidates>;
 
-/// The keyword extractor of a configuration, over `embedder`.
-pub(crate) fn extractor(config: &PipelineConfig, embedder: Arc<dyn Embedder>) -> Result<Extractor> {
+/// The keyword extractor of a configuration, over `embedder`, never offering `excluded`.
+pub(crate) fn extractor(
+    config: &PipelineConfig,
+    embedder: Arc<dyn Embedder>,
+    excluded: &[String],
+) -> Result<Extractor> {
     let korean = match &config.korean_dictionary {
         Some(dir) => Some(KoreanNounCandidates::new(
             Arc::new(KoreanAnalyzer::load(dir)?),
@@ -116,11 +120,10 @@ pub(crate) fn extractor(config: &PipelineConfig, embedder: Arc<dyn Embedder>) ->
         None => None,
     };
     let generator = AutoCandidates::new(NgramCandidates::new(1, config.keyword_max_words)?, korean);
-    Ok(KeywordExtractor::new(
-        embedder,
-        generator,
-        config.keywords.clone(),
-    ))
+    Ok(
+        KeywordExtractor::new(embedder, generator, config.keywords.clone())
+            .exclude(excluded.iter().cloned()),
+    )
 }
 
 /// Keywords (surface forms) of each item.
@@ -168,6 +171,9 @@ pub struct FittedPipeline {
     pub(crate) fingerprint: Fingerprint,
     /// Script means removed from item embeddings.
     pub(crate) centering: Centering,
+    /// Keyword phrases the fit found in too many items (`max_df`), never given to items
+    /// added later.
+    pub(crate) frequent_keys: Vec<String>,
     /// Identifies the fit (a checksum of its settings and training curve).
     pub(crate) model_id: String,
     /// The embedder and keyword extractor, loaded on first need.
@@ -202,6 +208,7 @@ impl Clone for FittedPipeline {
             retired: self.retired.clone(),
             fingerprint: self.fingerprint.clone(),
             centering: self.centering.clone(),
+            frequent_keys: self.frequent_keys.clone(),
             model_id: self.model_id.clone(),
             embedder: Mutex::new(lock(&self.embedder)),
             extractor: Mutex::new(self.extractor.lock().map(|g| g.clone()).ok().flatten()),
@@ -317,7 +324,11 @@ impl FittedPipeline {
         if let Some(x) = self.extractor.lock().ok().and_then(|g| g.clone()) {
             return Ok(x);
         }
-        let x = Arc::new(extractor(&self.config, self.embedder()?)?);
+        let x = Arc::new(extractor(
+            &self.config,
+            self.embedder()?,
+            &self.frequent_keys,
+        )?);
         if let Ok(mut slot) = self.extractor.lock() {
             *slot = Some(x.clone());
         }

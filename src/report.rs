@@ -85,6 +85,10 @@ pub struct Report {
     pub intra_list_diversity: f64,
     /// Per cluster: size and exposure.
     pub clusters: Vec<ClusterExposure>,
+    /// Adjusted Rand index between the clusters and the items' categories (1: clusters are
+    /// the categories; about 0: unrelated), when at least two categories are given.
+    #[serde(default)]
+    pub category_agreement: Option<f64>,
     /// Items with no training events that appear in some list.
     pub cold_items_recommended: usize,
     /// Items with no training events.
@@ -118,6 +122,8 @@ pub(crate) struct Rankings {
 /// Everything the report is made of.
 pub(crate) struct ReportParts<'a> {
     pub(crate) users: usize,
+    /// Each item's category, where it has one.
+    pub(crate) categories: Vec<Option<&'a str>>,
     pub(crate) data: &'a Dataset,
     pub(crate) held: HeldLists,
     pub(crate) clusters: &'a [usize],
@@ -192,9 +198,28 @@ impl Report {
                 }
             })
             .collect();
+        let category_agreement = {
+            let mut names: Vec<&str> = p.categories.iter().flatten().copied().collect();
+            names.sort_unstable();
+            names.dedup();
+            let with: Vec<usize> = (0..n).filter(|&i| p.categories[i].is_some()).collect();
+            (names.len() >= 2).then(|| {
+                let cat: Vec<usize> = with
+                    .iter()
+                    .map(|&i| {
+                        names
+                            .binary_search(&p.categories[i].unwrap_or(""))
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let lab: Vec<usize> = with.iter().map(|&i| labels[i]).collect();
+                groundrec_kmeans::adjusted_rand_index(&lab, &cat)
+            })
+        };
         Report {
             items: n,
             users: p.users,
+            category_agreement,
             train_events: p.data.train.iter().map(Vec::len).sum(),
             holdout,
             coverage: shown.len() as f64 / n.max(1) as f64,
@@ -243,6 +268,9 @@ impl fmt::Display for Report {
             "coverage {:.3}, intra-list diversity {:.3}, cold items recommended {}/{}",
             self.coverage, self.intra_list_diversity, self.cold_items_recommended, self.cold_items
         )?;
+        if let Some(a) = self.category_agreement {
+            writeln!(f, "clusters against categories: adjusted Rand index {a:.3}")?;
+        }
         writeln!(
             f,
             "cluster exposure (share of slots vs share of catalogue):"

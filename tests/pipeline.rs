@@ -527,3 +527,50 @@ fn a_fitted_pipeline_is_cloneable_and_the_clone_serves_the_same() {
         f.fitted.recommend(&refs(&all[2]), &o).expect("ok")
     );
 }
+
+#[test]
+fn no_keyword_phrase_is_boilerplate_shared_by_many_items() {
+    let f = fit();
+    let share = |keywords: &[Vec<String>], phrase: &str| {
+        keywords
+            .iter()
+            .filter(|k| k.iter().any(|w| w.to_lowercase() == phrase))
+            .count() as f64
+            / keywords.len() as f64
+    };
+    let mut phrases: Vec<String> = f
+        .fitted
+        .keywords()
+        .iter()
+        .flatten()
+        .map(|k| k.to_lowercase())
+        .collect();
+    phrases.sort();
+    phrases.dedup();
+    for p in &phrases {
+        let s = share(f.fitted.keywords(), p);
+        assert!(
+            s <= 0.05,
+            "{p:?} is a keyword of {:.1} % of the items",
+            100.0 * s
+        );
+    }
+    // A lecture added later, alone, does not get the phrases the fit found too common.
+    let mut p = f.fitted.clone();
+    let item = Item::new(
+        "L901",
+        "Fractions in recipes",
+        "Scaling recipes with fractions. No background needed; short examples and exercises.",
+    );
+    p.upsert_items(&[item]).expect("adds");
+    let at = p.catalog().position("L901").expect("added");
+    let mine: Vec<String> = p.keywords()[at].iter().map(|k| k.to_lowercase()).collect();
+    assert!(!mine.is_empty());
+    for boilerplate in [
+        "short examples",
+        "examples and exercises",
+        "background needed",
+    ] {
+        assert!(!mine.contains(&boilerplate.to_string()), "{mine:?}");
+    }
+}

@@ -179,6 +179,25 @@ pub struct KeywordExtractor<E, C> {
     embedder: E,
     generator: C,
     params: KeywordValidParams,
+    excluded: std::collections::HashSet<String>,
+}
+
+/// Each distinct candidate key of a batch (first-occurrence order) and its document frequency.
+fn vocabulary(per_doc: &[Vec<Candidate>]) -> (HashMap<&str, usize>, Vec<&str>, Vec<usize>) {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut vocab: Vec<&str> = Vec::new();
+    let mut df: Vec<usize> = Vec::new();
+    for cands in per_doc {
+        for c in cands {
+            let i = *index.entry(c.key.as_str()).or_insert_with(|| {
+                vocab.push(c.key.as_str());
+                df.push(0);
+                vocab.len() - 1
+            });
+            df[i] += 1;
+        }
+    }
+    (index, vocab, df)
 }
 
 impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
@@ -188,6 +207,48 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
             embedder,
             generator,
             params,
+            excluded: Default::default(),
+        }
+    }
+
+    /// Never offers these candidate keys (normalised forms, as [`Keyword::key`]): for example
+    /// the phrases [`KeywordExtractor::frequent_keys`] found in a corpus, kept out of the
+    /// documents that arrive later one by one, where a share of documents means nothing.
+    pub fn exclude(mut self, keys: impl IntoIterator<Item = String>) -> Self {
+        self.excluded.extend(keys);
+        self
+    }
+
+    /// The candidate keys of `docs` that `max_df` drops (found in more than that share of a
+    /// batch of at least 20 documents), sorted.
+    pub fn frequent_keys(&self, docs: &[&str]) -> Result<Vec<String>> {
+        let per_doc: Vec<Vec<Candidate>> = docs
+            .iter()
+            .map(|d| {
+                Ok(cap(
+                    self.generator.candidates(d)?,
+                    self.params.max_candidates,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let ceiling = self.ceiling(docs.len());
+        let (_, vocab, df) = vocabulary(&per_doc);
+        let mut out: Vec<String> = vocab
+            .iter()
+            .zip(&df)
+            .filter(|(_, &d)| d > ceiling)
+            .map(|(k, _)| (*k).to_string())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Most documents of a batch of `n` a kept candidate may occur in.
+    fn ceiling(&self, n: usize) -> usize {
+        if n >= 20 {
+            (self.params.max_df * n as f64).floor() as usize
+        } else {
+            usize::MAX
         }
     }
 
@@ -232,36 +293,21 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         let per_doc: Vec<Vec<Candidate>> = docs
             .iter()
             .map(|d| {
-                Ok(cap(
-                    self.generator.candidates(d)?,
-                    self.params.max_candidates,
-                ))
+                let mut c = self.generator.candidates(d)?;
+                if !self.excluded.is_empty() {
+                    c.retain(|c| !self.excluded.contains(&c.key));
+                }
+                Ok(cap(c, self.params.max_candidates))
             })
             .collect::<Result<_>>()?;
         // Corpus vocabulary with document frequencies.
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut vocab: Vec<&str> = Vec::new();
-        let mut df: Vec<usize> = Vec::new();
-        for cands in &per_doc {
-            for c in cands {
-                let i = *index.entry(c.key.as_str()).or_insert_with(|| {
-                    vocab.push(c.key.as_str());
-                    df.push(0);
-                    vocab.len() - 1
-                });
-                df[i] += 1;
-            }
-        }
+        let (index, vocab, df) = vocabulary(&per_doc);
         let total = vocab.len() + docs.len();
         let words = self.embed_unit(&vocab, &|done, _| progress(done, total))?;
         let mut doc_emb = self.embed_unit(docs, &|done, _| progress(vocab.len() + done, total))?;
         self.apply_seeds(&mut doc_emb, seeds)?;
         // The ceiling applies where a share of documents means something.
-        let max_df = if docs.len() >= 20 {
-            (self.params.max_df * docs.len() as f64).floor() as usize
-        } else {
-            usize::MAX
-        };
+        let max_df = self.ceiling(docs.len());
 
         let mut out = Vec::with_capacity(docs.len());
         for (d, cands) in per_doc.iter().enumerate() {
@@ -600,6 +646,21 @@ mod tests {
         };
         assert_eq!(shared(&key_sets(KeywordParams::default())), 20);
         assert_eq!(shared(&key_sets(KeywordParams::default().max_df(0.5))), 0);
+        // The phrases the corpus shares, kept out of a document that comes alone later.
+        let x = extractor(KeywordParams::default().max_df(0.5).top_n(8));
+        let frequent = x.frequent_keys(&refs).expect("ok");
+        assert!(frequent.contains(&"exercises".to_string()), "{frequent:?}");
+        assert!(!frequent.iter().any(|k| k.starts_with("topic")));
+        let late = "topic99 lecture. Examples and exercises included.";
+        let alone = x.extract(&[late]).expect("ok");
+        assert!(alone[0].keywords.iter().any(|k| k.key == "exercises"));
+        let x = x.exclude(frequent);
+        let alone = x.extract(&[late]).expect("ok");
+        assert!(
+            alone[0].keywords.iter().all(|k| k.key != "exercises"),
+            "{alone:?}"
+        );
+        assert!(alone[0].keywords.iter().any(|k| k.key == "topic99"));
     }
 
     proptest! {
