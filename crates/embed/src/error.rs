@@ -33,9 +33,14 @@ pub enum EmbedError {
         /// Which tensor is missing or has the wrong shape.
         reason: String,
     },
-    /// An option was set to a value that cannot work.
-    #[error("invalid parameter: {0}")]
-    InvalidParam(String),
+    /// A setting out of range.
+    #[error("invalid setting {param}: {reason}")]
+    InvalidParam {
+        /// The setting, as its setter is called.
+        param: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// Two things that must agree in size do not.
     #[error("dimension mismatch: expected {expected}, got {got}")]
     DimensionMismatch {
@@ -56,6 +61,15 @@ pub enum EmbedError {
     /// The backend (libtorch or a user-supplied embedder) failed.
     #[error("backend error: {0}")]
     Backend(String),
+}
+
+impl EmbedError {
+    pub(crate) fn param(param: &'static str, reason: impl Into<String>) -> Self {
+        EmbedError::InvalidParam {
+            param,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -23,8 +23,9 @@ impl HashingEmbedder {
     /// Character `ngram`-grams (1 or more) into `dim` buckets.
     pub fn with_ngram(dim: usize, ngram: usize) -> Result<Self> {
         if dim == 0 || ngram == 0 {
-            return Err(EmbedError::InvalidParam(
-                "HashingEmbedder needs dim >= 1 and ngram >= 1".into(),
+            return Err(EmbedError::param(
+                "dim",
+                "HashingEmbedder needs dim >= 1 and ngram >= 1",
             ));
         }
         Ok(Self { dim, ngram })
@@ -102,7 +103,10 @@ mod tests {
 
     #[test]
     fn zero_dim_is_an_error() {
-        assert!(HashingEmbedder::new(0).is_err());
+        assert!(matches!(
+            HashingEmbedder::new(0),
+            Err(EmbedError::InvalidParam { param: "dim", .. })
+        ));
     }
 
     proptest! {

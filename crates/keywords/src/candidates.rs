@@ -108,9 +108,10 @@ impl NgramCandidates {
     /// `(1, 1)` and `(1, 2)` in its examples).
     pub fn new(min_n: usize, max_n: usize) -> Result<Self> {
         if min_n == 0 || max_n < min_n {
-            return Err(KeywordsError::InvalidParam(format!(
-                "n-gram range needs 1 <= min <= max, got ({min_n}, {max_n})"
-            )));
+            return Err(KeywordsError::param(
+                "ngram range",
+                format!("needs 1 <= min <= max, got ({min_n}, {max_n})"),
+            ));
         }
         Ok(Self {
             min_n,
@@ -174,9 +175,7 @@ impl KoreanNounCandidates {
     /// Nouns and compounds of up to `max_words` nouns (at least 1).
     pub fn new(analyzer: Arc<KoreanAnalyzer>, max_words: usize) -> Result<Self> {
         if max_words == 0 {
-            return Err(KeywordsError::InvalidParam(
-                "max_words must be at least 1".into(),
-            ));
+            return Err(KeywordsError::param("max_words", "must be at least 1"));
         }
         Ok(Self {
             analyzer,

@@ -15,12 +15,26 @@ pub enum KeywordsError {
     /// Morphological analysis failed.
     #[error("morphological analysis failed: {0}")]
     Analyzer(String),
-    /// An option was set to a value that cannot work.
-    #[error("invalid parameter: {0}")]
-    InvalidParam(String),
+    /// A setting out of range.
+    #[error("invalid setting {param}: {reason}")]
+    InvalidParam {
+        /// The setting, as its setter is called.
+        param: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// The embedder failed.
     #[error(transparent)]
     Embed(#[from] groundrec_embed::EmbedError),
+}
+
+impl KeywordsError {
+    pub(crate) fn param(param: &'static str, reason: impl Into<String>) -> Self {
+        KeywordsError::InvalidParam {
+            param,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

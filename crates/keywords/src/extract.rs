@@ -89,30 +89,39 @@ impl KeywordParams {
     /// Validates the options.
     pub fn check(self) -> Result<KeywordValidParams> {
         let p = self.0;
-        let bad = |m: String| Err(KeywordsError::InvalidParam(m));
+        let bad = |param: &'static str, m: String| Err(KeywordsError::param(param, m));
         match p.diversity {
             Diversity::Mmr { diversity } if !(0.0..=1.0).contains(&diversity) => {
-                return bad(format!("MMR diversity must be in [0, 1], got {diversity}"))
+                return bad(
+                    "diversity",
+                    format!("MMR diversity must be in [0, 1], got {diversity}"),
+                )
             }
             Diversity::MaxSum { nr_candidates, .. } if nr_candidates < p.top_n => {
-                return bad(format!(
-                    "MaxSum needs nr_candidates ({nr_candidates}) >= top_n ({})",
-                    p.top_n
-                ))
+                return bad(
+                    "diversity",
+                    format!(
+                        "MaxSum needs nr_candidates ({nr_candidates}) >= top_n ({})",
+                        p.top_n
+                    ),
+                )
             }
             _ => {}
         }
         if p.min_df == 0 {
-            return bad("min_df must be at least 1".into());
+            return bad("min_df", "must be at least 1".into());
         }
         if !(p.max_df > 0.0 && p.max_df <= 1.0) {
-            return bad(format!("max_df must be in (0, 1], got {}", p.max_df));
+            return bad("max_df", format!("must be in (0, 1], got {}", p.max_df));
         }
         if p.max_candidates < p.top_n.max(1) {
-            return bad(format!(
-                "max_candidates ({}) must be at least top_n ({}) and 1",
-                p.max_candidates, p.top_n
-            ));
+            return bad(
+                "max_candidates",
+                format!(
+                    "{} must be at least top_n ({}) and 1",
+                    p.max_candidates, p.top_n
+                ),
+            );
         }
         Ok(p)
     }
@@ -285,11 +294,10 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
     ) -> Result<Vec<DocKeywords>> {
         if let Seeds::PerDocument(s) = seeds {
             if s.len() != docs.len() {
-                return Err(KeywordsError::InvalidParam(format!(
-                    "{} seed lists for {} documents",
-                    s.len(),
-                    docs.len()
-                )));
+                return Err(KeywordsError::param(
+                    "seeds",
+                    format!("{} seed lists for {} documents", s.len(), docs.len()),
+                ));
             }
         }
         let per_doc: Vec<Vec<Candidate>> = docs
@@ -542,7 +550,13 @@ mod tests {
             .diversity(Diversity::Mmr { diversity: 1.5 })
             .check()
             .is_err());
-        assert!(p().min_df(0).check().is_err());
+        assert!(matches!(
+            p().min_df(0).check(),
+            Err(KeywordsError::InvalidParam {
+                param: "min_df",
+                ..
+            })
+        ));
         assert!(p().max_df(0.0).check().is_err());
         assert!(p().max_df(1.5).check().is_err());
         assert!(p().top_n(5).max_candidates(4).check().is_err());

@@ -52,11 +52,12 @@ pub fn choose_k<F: KFloat>(
     sample_size: usize,
 ) -> Result<ChooseK> {
     if ks.is_empty() {
-        return Err(KMeansError::InvalidParam("ks must not be empty".into()));
+        return Err(KMeansError::param("ks", "must not be empty"));
     }
     if sample_size < 2 {
-        return Err(KMeansError::InvalidParam(
-            "the silhouette sample needs at least 2 rows".into(),
+        return Err(KMeansError::param(
+            "sample_size",
+            "the silhouette sample needs at least 2 rows",
         ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x5111_4055);

@@ -39,9 +39,23 @@ pub enum KMeansError {
         /// Columns given.
         got: usize,
     },
-    /// A parameter is out of range.
-    #[error("invalid parameter: {0}")]
-    InvalidParam(String),
+    /// A setting out of range.
+    #[error("invalid setting {param}: {reason}")]
+    InvalidParam {
+        /// The setting, as its setter is called.
+        param: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+}
+
+impl KMeansError {
+    pub(crate) fn param(param: &'static str, reason: impl Into<String>) -> Self {
+        KMeansError::InvalidParam {
+            param,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -31,7 +31,7 @@ impl KMeansValidParams {
             Some(n) => rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
-                .map_err(|e| KMeansError::InvalidParam(format!("thread pool: {e}")))?
+                .map_err(|e| KMeansError::param("threads", format!("thread pool: {e}")))?
                 .install(|| fit(&self.0, x)),
             None => fit(&self.0, x),
         }
@@ -98,7 +98,7 @@ pub(crate) fn fit<F: KFloat>(p: &KMeansParams, x: &ArrayView2<'_, F>) -> Result<
             best = Some(model);
         }
     }
-    best.ok_or(KMeansError::InvalidParam("no run".into()))
+    best.ok_or(KMeansError::param("n_init", "no run"))
 }
 
 /// Mean over features of the per-feature variance (scikit-learn's tolerance scale).

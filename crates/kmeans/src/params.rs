@@ -144,38 +144,32 @@ impl KMeansParams {
             return Err(KMeansError::ZeroK);
         }
         if self.n_init == 0 {
-            return Err(KMeansError::InvalidParam(
-                "n_init must be at least 1".into(),
-            ));
+            return Err(KMeansError::param("n_init", "must be at least 1"));
         }
         if self.max_iter == 0 {
-            return Err(KMeansError::InvalidParam(
-                "max_iter must be at least 1".into(),
-            ));
+            return Err(KMeansError::param("max_iter", "must be at least 1"));
         }
         if !(self.tol >= 0.0 && self.tol.is_finite()) {
-            return Err(KMeansError::InvalidParam(format!(
-                "tol must be finite and >= 0, got {}",
-                self.tol
-            )));
-        }
-        if self.threads == Some(0) {
-            return Err(KMeansError::InvalidParam(
-                "threads must be at least 1".into(),
+            return Err(KMeansError::param(
+                "tol",
+                format!("must be finite and >= 0, got {}", self.tol),
             ));
         }
+        if self.threads == Some(0) {
+            return Err(KMeansError::param("threads", "must be at least 1"));
+        }
         if let Algorithm::MiniBatch { batch_size: 0 } = self.algorithm {
-            return Err(KMeansError::InvalidParam(
-                "batch_size must be at least 1".into(),
+            return Err(KMeansError::param(
+                "algorithm",
+                "batch_size must be at least 1",
             ));
         }
         if let Init::Given(c) = &self.init {
             if c.nrows() != self.k {
-                return Err(KMeansError::InvalidParam(format!(
-                    "{} given centroids for k = {}",
-                    c.nrows(),
-                    self.k
-                )));
+                return Err(KMeansError::param(
+                    "init",
+                    format!("{} given centroids for k = {}", c.nrows(), self.k),
+                ));
             }
             if let Some(row) = c
                 .rows()
@@ -235,7 +229,13 @@ mod tests {
     #[test]
     fn check_rejects_bad_settings() {
         assert_eq!(KMeans::params(0).check(), Err(KMeansError::ZeroK));
-        assert!(KMeans::params(2).n_init(0).check().is_err());
+        assert!(matches!(
+            KMeans::params(2).n_init(0).check(),
+            Err(KMeansError::InvalidParam {
+                param: "n_init",
+                ..
+            })
+        ));
         assert!(KMeans::params(2).max_iter(0).check().is_err());
         assert!(KMeans::params(2).tol(f64::NAN).check().is_err());
         assert!(KMeans::params(2).threads(0).check().is_err());

@@ -235,12 +235,13 @@ impl Network {
     /// Switches the encoder's dense layers to int8 weights: CPU and the fused path only.
     pub(crate) fn quantize_int8(&mut self) -> Result<()> {
         if self.device != Device::Cpu {
-            return Err(EmbedError::InvalidParam("int8 runs on the CPU only".into()));
+            return Err(EmbedError::param("int8", "int8 runs on the CPU only"));
         }
         match self.fast.as_mut() {
             Some(fast) => fast.quantize_int8(),
-            None => Err(EmbedError::InvalidParam(
-                "int8 needs a BERT / RoBERTa encoder that the fused forward pass supports".into(),
+            None => Err(EmbedError::param(
+                "int8",
+                "int8 needs a BERT / RoBERTa encoder that the fused forward pass supports",
             )),
         }
     }

@@ -127,14 +127,10 @@ impl TransformerEmbedderBuilder {
     pub fn check(self) -> Result<TransformerEmbedderValidParams> {
         let p = self.0;
         if p.batch_size == 0 {
-            return Err(EmbedError::InvalidParam(
-                "batch_size must be at least 1".into(),
-            ));
+            return Err(EmbedError::param("batch_size", "must be at least 1"));
         }
         if p.workers == 0 {
-            return Err(EmbedError::InvalidParam(
-                "workers must be at least 1".into(),
-            ));
+            return Err(EmbedError::param("workers", "must be at least 1"));
         }
         Ok(p)
     }
@@ -189,17 +185,21 @@ impl TransformerEmbedderValidParams {
             .unwrap_or(folder.max_positions)
             .min(folder.max_positions);
         if max_len < 8 {
-            return Err(EmbedError::InvalidParam(format!(
-                "max_seq_length {max_len} is too short (at least 8 tokens)"
-            )));
+            return Err(EmbedError::param(
+                "max_seq_length",
+                format!("{max_len} is too short (at least 8 tokens)"),
+            ));
         }
         let stride = match self.long_text {
             LongText::Truncate => 0,
             LongText::Chunk { overlap } => {
                 if overlap + 4 > max_len / 2 {
-                    return Err(EmbedError::InvalidParam(format!(
-                        "chunk overlap {overlap} must be below half of max_seq_length {max_len} minus 4"
-                    )));
+                    return Err(EmbedError::param(
+                        "long_text",
+                        format!(
+                            "chunk overlap {overlap} must be below half of max_seq_length {max_len} minus 4"
+                        ),
+                    ));
                 }
                 overlap
             }
@@ -219,9 +219,10 @@ impl TransformerEmbedderValidParams {
             Device::Cpu => tch::Device::Cpu,
             Device::Cuda(i) => {
                 if !tch::Cuda::is_available() || i >= tch::Cuda::device_count() as usize {
-                    return Err(EmbedError::InvalidParam(format!(
-                        "CUDA device {i} is not available"
-                    )));
+                    return Err(EmbedError::param(
+                        "device",
+                        format!("CUDA device {i} is not available"),
+                    ));
                 }
                 tch::Device::Cuda(i)
             }
