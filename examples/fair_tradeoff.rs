@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{arg, flag, root};
+use common::arg;
 use groundrec::sasrec::{RankMetrics, SasRec};
 use groundrec::{
     simulate_learners, DemoLearners, FairSettings, Pipeline, RecommendOptions, Rerank,
@@ -37,15 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = arg("--epochs").map_or(Ok(60), |s| s.parse())?;
     let catalog = common::demo_catalog()?;
     let log = simulate_learners(&catalog, &DemoLearners::default());
-    let models = root().join("models");
-    let mut params = Pipeline::builder().sasrec(SasRec::params().epochs(epochs));
-    params = if flag("--hashing") {
-        params.hashing(256)
-    } else {
-        params
-            .model(models.join("multilingual-e5-small"), "query: ")
-            .korean_dictionary(models.join("ko-dic"))
-    };
+    let params = common::demo_embedder(Pipeline::builder().sasrec(SasRec::params().epochs(epochs)));
     let (fitted, report) = params.check()?.fit(&catalog, &log.events)?;
     // The pipeline's held-out cases: each learner's last event after the rest (consecutive
     // repeats collapsed, as the pipeline reads histories), learners with 3 items or more.
@@ -102,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let mut exposure = vec![0.0; k];
         let mut shown = std::collections::HashSet::new();
-        let mut ild = Vec::new();
+        let mut positions = Vec::with_capacity(lists.len());
         for l in &lists {
             let pos: Vec<usize> = l
                 .items
@@ -113,23 +105,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 exposure[r.cluster] += 1.0;
                 shown.insert(p);
             }
-            let mut s = 0.0;
-            let mut pairs = 0;
-            for a in 0..pos.len() {
-                for b in a + 1..pos.len() {
-                    s += 1.0 - f64::from(emb.row(pos[a]).dot(&emb.row(pos[b])));
-                    pairs += 1;
-                }
-            }
-            if pairs > 0 {
-                ild.push(s / f64::from(pairs));
-            }
+            positions.push(pos);
         }
         println!(
             "| {name} | {:.4} | {:.4} | {:.3} | {:.3} | {:.3} |",
             m.hr,
             m.ndcg,
-            ild.iter().sum::<f64>() / ild.len().max(1) as f64,
+            groundrec::intra_list_diversity(&positions, emb),
             gini(&exposure),
             shown.len() as f64 / catalog.len() as f64
         );

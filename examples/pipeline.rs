@@ -38,7 +38,6 @@ fn show(list: &RecommendList) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let models = arg("--models").map_or_else(|| root().join("models"), Into::into);
     let learners: usize = arg("--learners").map_or(Ok(800), |s| s.parse())?;
     let epochs: usize = arg("--epochs").map_or(Ok(60), |s| s.parse())?;
     let threads: usize = arg("--threads").map_or(Ok(2), |s| s.parse())?;
@@ -68,13 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_df(share.parse()?),
         );
     }
-    params = if flag("--hashing") {
-        params.hashing(256)
-    } else {
-        params
-            .model(models.join("multilingual-e5-small"), "query: ")
-            .korean_dictionary(models.join("ko-dic"))
-    };
+    params = common::demo_embedder(params);
     let bars = Bars::default();
     let observer: &dyn groundrec::Observer = if flag("--quiet") { &() } else { &bars };
     let (mut fitted, report) = params

@@ -112,7 +112,7 @@ pub use params::{
     PipelineValidParams,
 };
 pub use recommend::{EmptyReason, Reason, RecommendList, RecommendOptions, Recommendation, Rerank};
-pub use report::{ClusterExposure, HitMetrics, Holdout, Report, Timing};
+pub use report::{intra_list_diversity, ClusterExposure, HitMetrics, Holdout, Report, Timing};
 
 pub use groundrec_embed as embed;
 pub use groundrec_keywords as keywords;

@@ -133,6 +133,27 @@ pub(crate) struct ReportParts<'a> {
     pub(crate) timings: Vec<Timing>,
 }
 
+/// Mean over lists of the mean pairwise cosine distance `1 − cos` between a list's items
+/// (item positions into the unit-length `embeddings`; lists of fewer than two items count
+/// for nothing). The report's `intra_list_diversity`.
+pub fn intra_list_diversity(lists: &[Vec<usize>], embeddings: &Array2<f32>) -> f64 {
+    let mut per_list = Vec::new();
+    for l in lists {
+        let mut s = 0.0;
+        let mut pairs = 0;
+        for a in 0..l.len() {
+            for b in a + 1..l.len() {
+                s += 1.0 - f64::from(embeddings.row(l[a]).dot(&embeddings.row(l[b])));
+                pairs += 1;
+            }
+        }
+        if pairs > 0 {
+            per_list.push(s / f64::from(pairs));
+        }
+    }
+    per_list.iter().sum::<f64>() / per_list.len().max(1) as f64
+}
+
 fn metrics(lists: &[Vec<usize>], targets: &[usize]) -> HitMetrics {
     RankMetrics::from_ranks(
         lists
@@ -158,21 +179,6 @@ impl Report {
         });
         let shown: HashSet<usize> = lists.iter().flatten().copied().collect();
         let cold: Vec<usize> = (0..n).filter(|&i| counts[i] == 0).collect();
-        let emb = p.embeddings;
-        let mut ild = Vec::new();
-        for l in lists {
-            let mut s = 0.0;
-            let mut pairs = 0;
-            for a in 0..l.len() {
-                for b in a + 1..l.len() {
-                    s += 1.0 - f64::from(emb.row(l[a]).dot(&emb.row(l[b])));
-                    pairs += 1;
-                }
-            }
-            if pairs > 0 {
-                ild.push(s / f64::from(pairs));
-            }
-        }
         let labels = p.clusters;
         let k = labels.iter().max().map_or(0, |m| m + 1);
         let slots = lists.iter().map(Vec::len).sum::<usize>().max(1) as f64;
@@ -223,7 +229,7 @@ impl Report {
             train_events: p.data.train.iter().map(Vec::len).sum(),
             holdout,
             coverage: shown.len() as f64 / n.max(1) as f64,
-            intra_list_diversity: ild.iter().sum::<f64>() / ild.len().max(1) as f64,
+            intra_list_diversity: intra_list_diversity(lists, p.embeddings),
             clusters,
             cold_items_recommended: cold.iter().filter(|i| shown.contains(i)).count(),
             cold_items: cold.len(),

@@ -29,6 +29,19 @@ pub fn demo_catalog() -> Result<Catalog, Box<dyn std::error::Error>> {
     read_catalog(&root().join("data/demo/catalog.jsonl"))
 }
 
+/// The demo's embedder: multilingual-e5-small and the Korean dictionary from `models/`
+/// (`--models DIR` elsewhere), or feature hashing with `--hashing`.
+pub fn demo_embedder(params: groundrec::PipelineParams) -> groundrec::PipelineParams {
+    let models = arg("--models").map_or_else(|| root().join("models"), PathBuf::from);
+    if flag("--hashing") {
+        params.hashing(256)
+    } else {
+        params
+            .model(models.join("multilingual-e5-small"), "query: ")
+            .korean_dictionary(models.join("ko-dic"))
+    }
+}
+
 /// The value after `name` on the command line.
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
