@@ -19,15 +19,16 @@ use groundrec::{
     PipelineParams, RecommendOptions,
 };
 
+/// The tests' helpers: the repository's demo catalogue and learners' histories.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn demo() -> (Catalog, DemoEvents) {
-    let f = std::fs::File::open(root().join("data/demo/catalog.jsonl")).expect("demo catalogue");
-    let catalog = Catalog::read_jsonl(std::io::BufReader::new(f))
-        .expect("valid")
-        .0;
+    let catalog = common::demo_catalog();
     let log = simulate_learners(&catalog, &DemoLearners::default());
     (catalog, log)
 }
@@ -37,16 +38,7 @@ fn params(epochs: usize) -> PipelineParams {
     Pipeline::builder().sasrec(SasRec::params().epochs(epochs).early_stopping(None))
 }
 
-fn histories(log: &DemoEvents) -> Vec<Vec<String>> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for e in &log.events {
-        match out.last_mut() {
-            Some((u, h)) if *u == e.user => h.push(e.item.clone()),
-            _ => out.push((e.user.clone(), vec![e.item.clone()])),
-        }
-    }
-    out.into_iter().map(|(_, h)| h).collect()
-}
+use common::histories;
 
 fn fit(c: &mut Criterion) {
     let (catalog, log) = demo();

@@ -124,13 +124,7 @@ impl TryFrom<Vec<Item>> for Catalog {
     fn try_from(items: Vec<Item>) -> std::result::Result<Self, String> {
         let mut cat = Catalog::default();
         for item in items {
-            if let Some(p) = item.problem() {
-                return Err(format!("{p}: item {:?}", item.id));
-            }
-            if cat.index.contains_key(&item.id) {
-                return Err(format!("duplicate id {:?}", item.id));
-            }
-            cat.push(item);
+            cat.admit(item)?;
         }
         Ok(cat)
     }
@@ -243,13 +237,11 @@ impl Catalog {
             report.rows += 1;
             match row {
                 Err(e) => report.drop(line, format!("bad row: {e}")),
-                Ok(item) => match item.problem() {
-                    Some(p) => report.drop(line, format!("{p}: item {:?}", item.id)),
-                    None if cat.index.contains_key(&item.id) => {
-                        report.drop(line, format!("duplicate id: {:?}", item.id))
+                Ok(item) => {
+                    if let Err(reason) = cat.admit(item) {
+                        report.drop(line, reason);
                     }
-                    None => cat.push(item),
-                },
+                }
             }
         }
         report.kept = cat.items.len();
@@ -296,6 +288,18 @@ impl Catalog {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// Appends `item` if it is usable and its id new; else why not.
+    fn admit(&mut self, item: Item) -> std::result::Result<(), String> {
+        if let Some(p) = item.problem() {
+            return Err(format!("{p}: item {:?}", item.id));
+        }
+        if self.index.contains_key(&item.id) {
+            return Err(format!("duplicate id: {:?}", item.id));
+        }
+        self.push(item);
+        Ok(())
     }
 
     /// Appends a new item (the caller checked it and its id).

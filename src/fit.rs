@@ -146,13 +146,8 @@ impl PipelineValidParams {
 
         let done = run(Stage::Keywords);
         let items: Vec<&crate::Item> = catalog.items().iter().collect();
-        let keywords = item_keywords(&extractor, &items, &progress(Stage::Keywords))?;
-        let sources: Vec<String> = items
-            .iter()
-            .map(|i| crate::params::keyword_source(i))
-            .collect();
-        let source_refs: Vec<&str> = sources.iter().map(String::as_str).collect();
-        let frequent_keys = extractor.frequent_keys(&source_refs)?;
+        let (keywords, frequent_keys) =
+            item_keywords(&extractor, &items, &progress(Stage::Keywords))?;
         done();
 
         let done = run(Stage::Embeddings);

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Item};
 use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
-use crate::params::{keyword_source, EmbedderSpec, Fair, PipelineConfig};
+use crate::params::{keyword_source, Fair, PipelineConfig};
 
 /// Texts every fit embeds to recognise its embedder later.
 const PROBES: [&str; 3] = [
@@ -126,16 +126,16 @@ pub(crate) fn extractor(
     )
 }
 
-/// Keywords (surface forms) of each item.
+/// Keywords (surface forms) of each item, and the candidate phrases dropped as too common.
 pub(crate) fn item_keywords(
     extractor: &Extractor,
     items: &[&Item],
     progress: &dyn Fn(usize, usize),
-) -> Result<Vec<Vec<String>>> {
+) -> Result<(Vec<Vec<String>>, Vec<String>)> {
     let docs: Vec<String> = items.iter().map(|i| keyword_source(i)).collect();
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
-    let out = extractor
-        .extract_observed(&refs, &groundrec_keywords::Seeds::None, progress)
+    let (out, frequent) = extractor
+        .extract_corpus(&refs, &groundrec_keywords::Seeds::None, progress)
         .map_err(|e| match e {
             // The embedder's output broke its contract: the caller's embedder is at fault.
             KeywordsError::Embed(
@@ -146,10 +146,11 @@ pub(crate) fn item_keywords(
             )),
             e => e.into(),
         })?;
-    Ok(out
+    let keywords = out
         .into_iter()
         .map(|d| d.keywords.into_iter().map(|k| k.surface).collect())
-        .collect())
+        .collect();
+    Ok((keywords, frequent))
 }
 
 /// Everything a fitted pipeline holds. It is `Send + Sync`: share one behind an `Arc` between
@@ -297,15 +298,7 @@ impl FittedPipeline {
         if let Some(e) = slot.as_ref() {
             return Ok(e.clone());
         }
-        let e = match self.config.embedder.build()? {
-            Some(e) => e,
-            None => {
-                let EmbedderSpec::Custom { description, .. } = &self.config.embedder else {
-                    return Err(GroundrecError::EmbedderRequired("unknown".into()));
-                };
-                return Err(GroundrecError::EmbedderRequired(description.clone()));
-            }
-        };
+        let e = self.config.embedder.build()?;
         self.fingerprint.check(&*e)?;
         *slot = Some(e.clone());
         Ok(e)
@@ -354,7 +347,7 @@ impl FittedPipeline {
         }
         let extractor = self.extractor()?;
         let refs: Vec<&Item> = items.iter().collect();
-        let keywords = item_keywords(&extractor, &refs, &|_, _| {})?;
+        let (keywords, _) = item_keywords(&extractor, &refs, &|_, _| {})?;
         let texts: Vec<String> = items
             .iter()
             .zip(&keywords)

@@ -40,17 +40,19 @@ pub enum EmbedderSpec {
 }
 
 impl EmbedderSpec {
-    /// Builds the embedder a saved spec names (`None` for a custom one, which only its owner
-    /// can build).
-    pub(crate) fn build(&self) -> Result<Option<Arc<dyn Embedder>>> {
+    /// Builds the embedder a saved spec names; a custom one only its owner can give
+    /// ([`GroundrecError::EmbedderRequired`]).
+    pub(crate) fn build(&self) -> Result<Arc<dyn Embedder>> {
         Ok(match self {
-            EmbedderSpec::Hashing { dim } => Some(Arc::new(HashingEmbedder::new(*dim)?)),
-            EmbedderSpec::Model { dir, prefix } => Some(Arc::new(
+            EmbedderSpec::Hashing { dim } => Arc::new(HashingEmbedder::new(*dim)?),
+            EmbedderSpec::Model { dir, prefix } => Arc::new(
                 TransformerEmbedder::builder(dir)
                     .prefix(prefix.clone())
                     .build()?,
-            )),
-            EmbedderSpec::Custom { .. } => None,
+            ),
+            EmbedderSpec::Custom { description, .. } => {
+                return Err(GroundrecError::EmbedderRequired(description.clone()))
+            }
         })
     }
 }
@@ -433,9 +435,7 @@ impl PipelineValidParams {
     pub(crate) fn load_embedder(&self) -> Result<Arc<dyn Embedder>> {
         match &self.custom {
             Some(e) => Ok(e.clone()),
-            None => self.config.embedder.build()?.ok_or_else(|| {
-                GroundrecError::EmbedderRequired(format!("{:?}", self.config.embedder))
-            }),
+            None => self.config.embedder.build(),
         }
     }
 }

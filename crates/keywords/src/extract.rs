@@ -223,35 +223,11 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
     }
 
     /// Never offers these candidate keys (normalised forms, as [`Keyword::key`]): for example
-    /// the phrases [`KeywordExtractor::frequent_keys`] found in a corpus, kept out of the
+    /// the phrases [`KeywordExtractor::extract_corpus`] found too common in a corpus, kept out of the
     /// documents that arrive later one by one, where a share of documents means nothing.
     pub fn exclude(mut self, keys: impl IntoIterator<Item = String>) -> Self {
         self.excluded.extend(keys);
         self
-    }
-
-    /// The candidate keys of `docs` that `max_df` drops (found in more than that share of a
-    /// batch of at least 100 documents), sorted.
-    pub fn frequent_keys(&self, docs: &[&str]) -> Result<Vec<String>> {
-        let per_doc: Vec<Vec<Candidate>> = docs
-            .iter()
-            .map(|d| {
-                Ok(cap(
-                    self.generator.candidates(d)?,
-                    self.params.max_candidates,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        let ceiling = self.ceiling(docs.len());
-        let (_, vocab, df) = vocabulary(&per_doc);
-        let mut out: Vec<String> = vocab
-            .iter()
-            .zip(&df)
-            .filter(|(_, &d)| d > ceiling)
-            .map(|(k, _)| (*k).to_string())
-            .collect();
-        out.sort();
-        Ok(out)
     }
 
     /// Most documents of a batch of `n` a kept candidate may occur in.
@@ -292,6 +268,19 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         seeds: &Seeds,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Vec<DocKeywords>> {
+        Ok(self.extract_corpus(docs, seeds, progress)?.0)
+    }
+
+    /// [`KeywordExtractor::extract_observed`] that also returns the candidate keys `max_df`
+    /// dropped (found in more than that share of a batch of at least 100 documents), sorted:
+    /// what a corpus shares too widely to be a keyword, to [`exclude`](Self::exclude) from
+    /// documents that come later one by one.
+    pub fn extract_corpus(
+        &self,
+        docs: &[&str],
+        seeds: &Seeds,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Vec<DocKeywords>, Vec<String>)> {
         if let Seeds::PerDocument(s) = seeds {
             if s.len() != docs.len() {
                 return Err(KeywordsError::param(
@@ -373,7 +362,14 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
                 fell_back_to_mmr: fell_back,
             });
         }
-        Ok(out)
+        let mut frequent: Vec<String> = vocab
+            .iter()
+            .zip(&df)
+            .filter(|(_, &d)| d > max_df)
+            .map(|(k, _)| (*k).to_string())
+            .collect();
+        frequent.sort();
+        Ok((out, frequent))
     }
 
     /// Embeds and scales rows to unit length, checking the embedder's output.
@@ -664,11 +660,19 @@ mod tests {
         // Below 100 documents a share means nothing, and nothing is dropped.
         let few: Vec<&str> = refs[..40].to_vec();
         let x = extractor(KeywordParams::default().max_df(0.5).top_n(8));
-        assert!(x.frequent_keys(&few).expect("ok").is_empty());
+        let none = &Seeds::None;
+        assert!(x
+            .extract_corpus(&few, none, &|_, _| {})
+            .expect("ok")
+            .1
+            .is_empty());
         assert_eq!(shared(&key_sets(KeywordParams::default().max_df(0.5))), 0);
         // The phrases the corpus shares, kept out of a document that comes alone later.
         let x = extractor(KeywordParams::default().max_df(0.5).top_n(8));
-        let frequent = x.frequent_keys(&refs).expect("ok");
+        let frequent = x
+            .extract_corpus(&refs, &Seeds::None, &|_, _| {})
+            .expect("ok")
+            .1;
         assert!(frequent.contains(&"exercises".to_string()), "{frequent:?}");
         assert!(!frequent.iter().any(|k| k.starts_with("topic")));
         let late = "topic99 lecture. Examples and exercises included.";

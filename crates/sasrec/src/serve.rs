@@ -154,13 +154,18 @@ impl SasRecModel {
         for h in histories {
             self.check_ids(h)?;
         }
-        if histories.iter().any(Vec::is_empty) {
+        let refs: Vec<&[ItemIdx]> = histories.iter().map(Vec::as_slice).collect();
+        self.checked_scores(&refs)
+    }
+
+    /// Scores of non-empty histories of known items, checked to be finite.
+    fn checked_scores(&self, histories: &[&[ItemIdx]]) -> Result<Array2<f32>> {
+        if histories.iter().any(|h| h.is_empty()) {
             return Err(SasRecError::EmptyInput(
                 "every history needs at least one item".into(),
             ));
         }
-        let refs: Vec<&[ItemIdx]> = histories.iter().map(Vec::as_slice).collect();
-        let scores = self.weights.scores(&self.config, &refs);
+        let scores = self.weights.scores(&self.config, histories);
         if scores.iter().any(|v| !v.is_finite()) {
             return Err(SasRecError::Diverged("non-finite scores".into()));
         }
@@ -340,15 +345,7 @@ impl ScoreRows for SasRecModel {
     }
 
     fn score_rows(&self, inputs: &[&[ItemIdx]]) -> Result<Vec<f32>> {
-        if inputs.iter().any(|s| s.is_empty()) {
-            return Err(SasRecError::EmptyInput(
-                "every history needs at least one item".into(),
-            ));
-        }
-        let scores = self.weights.scores(&self.config, inputs);
-        if scores.iter().any(|v| !v.is_finite()) {
-            return Err(SasRecError::Diverged("non-finite scores".into()));
-        }
+        let scores = self.checked_scores(inputs)?;
         Ok(if scores.is_standard_layout() {
             scores.into_raw_vec_and_offset().0
         } else {
