@@ -246,8 +246,13 @@ impl Catalog {
         }
         report.kept = cat.items.len();
         if cat.items.is_empty() {
+            let first = report
+                .dropped
+                .first()
+                .map(|d| format!("; line {}: {}", d.line, d.reason))
+                .unwrap_or_default();
             return Err(GroundrecError::Data(format!(
-                "the catalogue has no usable items ({report})"
+                "the catalogue has no usable items ({report}{first})"
             )));
         }
         Ok((cat, report))

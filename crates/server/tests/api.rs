@@ -23,15 +23,6 @@ async fn get(c: &reqwest::Client, url: String) -> (StatusCode, Value) {
     (r.status(), r.json().await.expect("JSON answer"))
 }
 
-fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["item"].as_str().expect("id").to_string())
-        .collect()
-}
-
 /// POSTs `body` over a plain TCP connection, writing and reading at once, and returns the
 /// status and JSON body of the answer (which may come before the upload ends).
 async fn raw_post(base: &str, path: &str, body: &[u8]) -> (u16, Value) {
@@ -54,7 +45,11 @@ async fn raw_post(base: &str, path: &str, body: &[u8]) -> (u16, Value) {
     let _ = rd.read_to_end(&mut answer).await;
     writer.abort();
     let text = String::from_utf8_lossy(&answer);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
     let json = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
@@ -77,7 +72,7 @@ async fn events_count_at_once_and_retries_are_idempotent() {
         let (st, cold) = get(&c, format!("{b}/v1/users/ana/recommendations?n=4")).await;
         assert_eq!(st, StatusCode::OK, "{cold}");
         assert_eq!(cold["fallback"], true);
-        assert_eq!(ids(&cold).len(), 4);
+        assert_eq!(common::list_items(&cold).len(), 4);
 
         // Three events, one retried and one on an unknown item.
         let batch = json!([
@@ -95,27 +90,51 @@ async fn events_count_at_once_and_retries_are_idempotent() {
             .iter()
             .map(|r| r["status"].as_str().expect("status"))
             .collect();
-        assert_eq!(statuses, ["stored", "stored", "duplicate", "rejected", "stored"]);
+        assert_eq!(
+            statuses,
+            ["stored", "stored", "duplicate", "rejected", "stored"]
+        );
         assert_eq!(answer["results"][3]["code"], "unknown_item");
         // The same batch again: the rows with ids are duplicates, the others are new events.
         let (_, again) = events(&c, b, batch).await;
-        assert_eq!((again["stored"].as_u64(), again["duplicate"].as_u64()), (Some(1), Some(3)));
+        assert_eq!(
+            (again["stored"].as_u64(), again["duplicate"].as_u64()),
+            (Some(1), Some(3))
+        );
         let stored = s.service.store().all_events().await.expect("events");
         assert_eq!(stored.len(), 4, "{stored:?}");
 
         // The history is read at request time: a personal list, without what ana did.
-        let (st, warm) = get(&c, format!("{b}/v1/users/ana/recommendations?n=4&category=Mathematics")).await;
+        let (st, warm) = get(
+            &c,
+            format!("{b}/v1/users/ana/recommendations?n=4&category=Mathematics"),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{warm}");
         assert_eq!(warm["fallback"], false);
-        let warm_ids = ids(&warm);
-        assert!(warm_ids.iter().all(|i| i.starts_with("Ma") && i != "Ma1" && i != "Ma2"), "{warm_ids:?}");
-        assert!(warm["items"].as_array().expect("items").iter().all(|i| i["reason"] == "Model"));
+        let warm_ids = common::list_items(&warm);
+        assert!(
+            warm_ids
+                .iter()
+                .all(|i| i.starts_with("Ma") && i != "Ma1" && i != "Ma2"),
+            "{warm_ids:?}"
+        );
+        assert!(warm["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["reason"] == "Model"));
 
         // Lists are logged for the online hit rate; a click on a listed item is a hit.
         let list_id = warm["list_id"].as_str().expect("list id").to_string();
         let mut logged = std::collections::HashMap::new();
         for _ in 0..50 {
-            logged = s.service.store().lists_by_id(&[list_id.clone()]).await.expect("lists");
+            logged = s
+                .service
+                .store()
+                .lists_by_id(std::slice::from_ref(&list_id))
+                .await
+                .expect("lists");
             if !logged.is_empty() {
                 break;
             }
@@ -124,15 +143,26 @@ async fn events_count_at_once_and_retries_are_idempotent() {
         let list = logged.get(&list_id).expect("the served list is logged");
         assert_eq!(list.items, warm_ids);
         assert_eq!(list.user.as_deref(), Some("ana"));
-        let click = json!([{"user": "ana", "item": warm_ids[0], "type": "click", "list_id": list_id}]);
+        let click =
+            json!([{"user": "ana", "item": warm_ids[0], "type": "click", "list_id": list_id}]);
         assert_eq!(events(&c, b, click).await.0, StatusCode::OK);
-        let metrics = c.get(format!("{b}/metrics")).send().await.expect("metrics").text().await.expect("text");
+        let metrics = c
+            .get(format!("{b}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
         let model = s.service.model_id();
         assert!(
             metrics.contains(&format!("groundrec_list_hits_total{{model=\"{model}\"}} 1")),
             "{metrics}"
         );
-        assert!(metrics.contains("groundrec_events_total{outcome=\"stored\"} 5"), "{metrics}");
+        assert!(
+            metrics.contains("groundrec_events_total{outcome=\"stored\"} 5"),
+            "{metrics}"
+        );
         s.stop().await;
     }
 }
@@ -146,32 +176,70 @@ async fn catalogue_changes_are_served_at_once_and_survive_a_restart() {
         let b = s.base.clone();
         let lecture = json!({"title": "Fractions lesson 9", "description": "Fractions: part 9 of the course",
                              "category": "Mathematics", "language": "en"});
-        let r = c.put(format!("{b}/v1/items/Ma9")).json(&lecture).send().await.expect("put");
+        let r = c
+            .put(format!("{b}/v1/items/Ma9"))
+            .json(&lecture)
+            .send()
+            .await
+            .expect("put");
         assert_eq!(r.status(), StatusCode::CREATED);
         let body: Value = r.json().await.expect("json");
         assert_eq!(body["item"]["id"], "Ma9");
-        let r = c.put(format!("{b}/v1/items/Ma9")).json(&lecture).send().await.expect("put");
+        let r = c
+            .put(format!("{b}/v1/items/Ma9"))
+            .json(&lecture)
+            .send()
+            .await
+            .expect("put");
         assert_eq!(r.status(), StatusCode::OK, "a second PUT updates");
 
         // Recommendable without retraining, by its content.
-        let (_, list) = get(&c, format!("{b}/v1/users/nobody/recommendations?n=20&category=Mathematics")).await;
-        assert!(ids(&list).contains(&"Ma9".to_string()), "{list}");
-        let r = c.delete(format!("{b}/v1/items/Ma3")).send().await.expect("delete");
+        let (_, list) = get(
+            &c,
+            format!("{b}/v1/users/nobody/recommendations?n=20&category=Mathematics"),
+        )
+        .await;
+        assert!(
+            common::list_items(&list).contains(&"Ma9".to_string()),
+            "{list}"
+        );
+        let r = c
+            .delete(format!("{b}/v1/items/Ma3"))
+            .send()
+            .await
+            .expect("delete");
         assert_eq!(r.status(), StatusCode::OK);
-        let (_, list) = get(&c, format!("{b}/v1/users/nobody/recommendations?n=20&category=Mathematics")).await;
-        assert!(!ids(&list).contains(&"Ma3".to_string()), "{list}");
+        let (_, list) = get(
+            &c,
+            format!("{b}/v1/users/nobody/recommendations?n=20&category=Mathematics"),
+        )
+        .await;
+        assert!(
+            !common::list_items(&list).contains(&"Ma3".to_string()),
+            "{list}"
+        );
         s.stop().await;
 
         // A new server over the same store and the same (old) artifacts serves the changes.
         let s = common::start(&url, common::config()).await;
-        let (_, list) = get(&c, format!("{}/v1/users/nobody/recommendations?n=20&category=Mathematics", s.base)).await;
-        let listed = ids(&list);
-        assert!(listed.contains(&"Ma9".to_string()) && !listed.contains(&"Ma3".to_string()), "{listed:?}");
+        let (_, list) = get(
+            &c,
+            format!(
+                "{}/v1/users/nobody/recommendations?n=20&category=Mathematics",
+                s.base
+            ),
+        )
+        .await;
+        let listed = common::list_items(&list);
+        assert!(
+            listed.contains(&"Ma9".to_string()) && !listed.contains(&"Ma3".to_string()),
+            "{listed:?}"
+        );
         let (st, item) = get(&c, format!("{}/v1/items/Ma3", s.base)).await;
         assert_eq!((st, &item["retired"]), (StatusCode::OK, &json!(true)));
         let (st, near) = get(&c, format!("{}/v1/items/Ma9/similar?n=3", s.base)).await;
         assert_eq!(st, StatusCode::OK, "{near}");
-        assert_eq!(ids(&near).len(), 3);
+        assert_eq!(common::list_items(&near).len(), 3);
         s.stop().await;
     }
 }
@@ -186,20 +254,58 @@ async fn bad_input_is_a_clear_4xx_and_nothing_is_stored() {
         let c = reqwest::Client::new();
         let b = &s.base;
         let post = |body: Vec<u8>, token: Option<&str>| {
-            let mut r = c.post(format!("{b}/v1/events")).body(body).header("content-type", "application/json");
+            let mut r = c
+                .post(format!("{b}/v1/events"))
+                .body(body)
+                .header("content-type", "application/json");
             if let Some(t) = token {
                 r = r.bearer_auth(t);
             }
             r.send()
         };
         let cases: Vec<(Vec<u8>, Option<&str>, StatusCode, &str)> = vec![
-            (b"[{\"user\": \"u\"".to_vec(), Some(TOKEN), StatusCode::BAD_REQUEST, "malformed_json"),
-            (b"{\"user\": 1}".to_vec(), Some(TOKEN), StatusCode::UNPROCESSABLE_ENTITY, "invalid_batch"),
-            (b"[]".to_vec(), Some(TOKEN), StatusCode::UNPROCESSABLE_ENTITY, "invalid_batch"),
-            (br#"[{"user": ["u"], "item": "Ma1", "type": "view"}]"#.to_vec(), Some(TOKEN), StatusCode::UNPROCESSABLE_ENTITY, "no_valid_events"),
-            (br#"[{"user": "u", "item": "nope", "type": "view"}]"#.to_vec(), Some(TOKEN), StatusCode::UNPROCESSABLE_ENTITY, "no_valid_events"),
-            (br#"[{"user": "u", "item": "Ma1", "type": "view"}]"#.to_vec(), None, StatusCode::UNAUTHORIZED, "unauthorized"),
-            (br#"[{"user": "u", "item": "Ma1", "type": "view"}]"#.to_vec(), Some("wrong"), StatusCode::FORBIDDEN, "forbidden"),
+            (
+                b"[{\"user\": \"u\"".to_vec(),
+                Some(TOKEN),
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+            (
+                b"{\"user\": 1}".to_vec(),
+                Some(TOKEN),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_batch",
+            ),
+            (
+                b"[]".to_vec(),
+                Some(TOKEN),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_batch",
+            ),
+            (
+                br#"[{"user": ["u"], "item": "Ma1", "type": "view"}]"#.to_vec(),
+                Some(TOKEN),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_valid_events",
+            ),
+            (
+                br#"[{"user": "u", "item": "nope", "type": "view"}]"#.to_vec(),
+                Some(TOKEN),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_valid_events",
+            ),
+            (
+                br#"[{"user": "u", "item": "Ma1", "type": "view"}]"#.to_vec(),
+                None,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (
+                br#"[{"user": "u", "item": "Ma1", "type": "view"}]"#.to_vec(),
+                Some("wrong"),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
         ];
         for (body, token, status, expected) in cases {
             let r = post(body, token).await.expect("send");
@@ -211,47 +317,102 @@ async fn bad_input_is_a_clear_4xx_and_nothing_is_stored() {
         // this one is sent by hand).
         let (st, v) = raw_post(b, "/v1/events", &vec![b'['; 10 << 20]).await;
         assert_eq!((st, code(&v)), (413, "body_too_large"), "{v}");
-        assert!(s.service.store().all_events().await.expect("events").is_empty());
+        assert!(s
+            .service
+            .store()
+            .all_events()
+            .await
+            .expect("events")
+            .is_empty());
 
         // SQL metacharacters are data: stored and read back as they are.
         let odd = "u'; DROP TABLE events; --";
         let (st, _) = events(&c, b, json!([{"user": odd, "item": "Ma1", "type": "view"}])).await;
         assert_eq!(st, StatusCode::OK);
-        let user = odd.replace(' ', "%20").replace(';', "%3B").replace('\'', "%27");
+        let user = odd
+            .replace(' ', "%20")
+            .replace(';', "%3B")
+            .replace('\'', "%27");
         let (st, list) = get(&c, format!("{b}/v1/users/{user}/recommendations?n=3")).await;
-        assert_eq!((st, &list["fallback"]), (StatusCode::OK, &json!(false)), "{list}");
-        assert_eq!(s.service.store().history(odd, 10).await.expect("history"), ["Ma1"]);
+        assert_eq!(
+            (st, &list["fallback"]),
+            (StatusCode::OK, &json!(false)),
+            "{list}"
+        );
+        assert_eq!(
+            s.service.store().history(odd, 10).await.expect("history"),
+            ["Ma1"]
+        );
 
         // Lists: n out of range, unknown filters and items, unknown parameters.
         for (query, status, expected) in [
             ("n=1000000", StatusCode::UNPROCESSABLE_ENTITY, "invalid_n"),
             ("n=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_n"),
             ("n=ten", StatusCode::UNPROCESSABLE_ENTITY, "invalid_n"),
-            ("category=Cooking", StatusCode::UNPROCESSABLE_ENTITY, "unknown_filter"),
-            ("exclude=nope", StatusCode::UNPROCESSABLE_ENTITY, "unknown_item"),
-            ("sort=asc", StatusCode::UNPROCESSABLE_ENTITY, "unknown_parameter"),
+            (
+                "category=Cooking",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_filter",
+            ),
+            (
+                "exclude=nope",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_item",
+            ),
+            (
+                "sort=asc",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_parameter",
+            ),
         ] {
             let (st, v) = get(&c, format!("{b}/v1/users/u/recommendations?{query}")).await;
             assert_eq!((st, code(&v)), (status, expected), "{query}: {v}");
         }
-        let r = c.post(format!("{b}/v1/recommendations")).json(&json!({"history": ["nope"]})).send().await.expect("send");
+        let r = c
+            .post(format!("{b}/v1/recommendations"))
+            .json(&json!({"history": ["nope"]}))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let r = c.post(format!("{b}/v1/recommendations")).json(&json!({"history": "Ma1"})).send().await.expect("send");
+        let r = c
+            .post(format!("{b}/v1/recommendations"))
+            .json(&json!({"history": "Ma1"}))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let (st, v) = get(&c, format!("{b}/v1/items/nope/similar")).await;
         assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "unknown_item"));
         // Items: no title, a body id that is not the path's, unknown deletes; nothing stored.
         for (body, status) in [
             (json!({"title": ""}), StatusCode::UNPROCESSABLE_ENTITY),
-            (json!({"id": "Ma7", "title": "x"}), StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                json!({"id": "Ma7", "title": "x"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
             (json!(["x"]), StatusCode::UNPROCESSABLE_ENTITY),
         ] {
-            let r = c.put(format!("{b}/v1/items/New1")).bearer_auth(TOKEN).json(&body).send().await.expect("put");
+            let r = c
+                .put(format!("{b}/v1/items/New1"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .expect("put");
             assert_eq!(r.status(), status, "{body}");
         }
-        let r = c.delete(format!("{b}/v1/items/nope")).bearer_auth(TOKEN).send().await.expect("delete");
+        let r = c
+            .delete(format!("{b}/v1/items/nope"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("delete");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        assert_eq!(s.service.store().last_item_change().await.expect("changes"), 0);
+        assert_eq!(
+            s.service.store().last_item_change().await.expect("changes"),
+            0
+        );
         // Still serving.
         let (st, _) = get(&c, format!("{b}/readyz")).await;
         assert_eq!(st, StatusCode::OK);
@@ -272,18 +433,34 @@ async fn a_reload_that_fails_leaves_the_old_model_serving() {
     for entry in std::fs::read_dir(common::artifacts()).expect("artifacts") {
         let p = entry.expect("entry").path();
         let bytes = std::fs::read(&p).expect("read");
-        let keep = if p.ends_with("sasrec.safetensors") { bytes.len() / 2 } else { bytes.len() };
+        let keep = if p.ends_with("sasrec.safetensors") {
+            bytes.len() / 2
+        } else {
+            bytes.len()
+        };
         std::fs::write(broken.join(p.file_name().expect("name")), &bytes[..keep]).expect("write");
     }
-    let r = c.post(format!("{b}/v1/admin/reload")).json(&json!({"artifacts": broken})).send().await.expect("reload");
+    let r = c
+        .post(format!("{b}/v1/admin/reload"))
+        .json(&json!({"artifacts": broken}))
+        .send()
+        .await
+        .expect("reload");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let v: Value = r.json().await.expect("json");
     assert_eq!(code(&v), "reload_failed", "{v}");
     assert_eq!(s.service.model_id(), before);
     let (st, list) = get(&c, format!("{b}/v1/users/x/recommendations?n=2")).await;
-    assert_eq!((st, list["model"].as_str()), (StatusCode::OK, Some(before.as_str())));
+    assert_eq!(
+        (st, list["model"].as_str()),
+        (StatusCode::OK, Some(before.as_str()))
+    );
     // A good folder swaps in.
-    let r = c.post(format!("{b}/v1/admin/reload")).send().await.expect("reload");
+    let r = c
+        .post(format!("{b}/v1/admin/reload"))
+        .send()
+        .await
+        .expect("reload");
     assert_eq!(r.status(), StatusCode::OK);
     s.stop().await;
 }

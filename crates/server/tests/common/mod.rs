@@ -24,9 +24,13 @@ pub fn catalog() -> Catalog {
             } else {
                 (format!("{en} lesson {l}"), "en")
             };
-            Item::new(format!("{}{l}", &cat[..2]), title, format!("{en}: part {l} of the course"))
-                .with_category(*cat)
-                .with_language(lang)
+            Item::new(
+                format!("{}{l}", &cat[..2]),
+                title,
+                format!("{en}: part {l} of the course"),
+            )
+            .with_category(*cat)
+            .with_language(lang)
         })
     });
     Catalog::from_items(items).expect("valid catalogue").0
@@ -134,7 +138,9 @@ impl Running {
 pub async fn start(url: &str, config: ServeConfig) -> Running {
     let store = Store::connect(url).await.expect("store");
     let service = Service::start(store, config).await.expect("service");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let s = service.clone();
@@ -156,4 +162,14 @@ pub async fn start(url: &str, config: ServeConfig) -> Running {
 /// The default configuration over the shared artifacts.
 pub fn config() -> ServeConfig {
     ServeConfig::new(artifacts())
+}
+
+/// The item ids of a list answer, in order.
+pub fn list_items(list: &serde_json::Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["item"].as_str().expect("id").to_string())
+        .collect()
 }

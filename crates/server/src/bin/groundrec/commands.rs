@@ -72,6 +72,25 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
         return Err(Failure::Usage("--threads must be at least 1".into()));
     }
     groundrec::set_threads(a.threads)?;
+    let mut sasrec = SasRec::params().seed(a.seed);
+    if let Some(e) = a.epochs {
+        sasrec = sasrec.epochs(e);
+    }
+    let mut params = Pipeline::builder().sasrec(sasrec).seed(a.seed);
+    params = if a.hashing {
+        params.hashing(256)
+    } else {
+        let model = a.models.join("multilingual-e5-small");
+        if !model.is_dir() {
+            return Err(Failure::Usage(format!(
+                "{} is not a folder: run scripts/setup, pass --models DIR, or use --hashing",
+                model.display()
+            )));
+        }
+        params
+            .model(model, "query: ")
+            .korean_dictionary(a.models.join("ko-dic"))
+    };
     let (catalog, events) = match (&a.catalog, &a.events, &a.store) {
         (Some(c), Some(e), None) => {
             let catalog = input::catalog(c, quiet)?;
@@ -100,25 +119,6 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
                 "give --catalog and --events, or --store".into(),
             ))
         }
-    };
-    let mut sasrec = SasRec::params().seed(a.seed);
-    if let Some(e) = a.epochs {
-        sasrec = sasrec.epochs(e);
-    }
-    let mut params = Pipeline::builder().sasrec(sasrec).seed(a.seed);
-    params = if a.hashing {
-        params.hashing(256)
-    } else {
-        let model = a.models.join("multilingual-e5-small");
-        if !model.is_dir() {
-            return Err(Failure::Usage(format!(
-                "{} is not a folder: run scripts/setup, pass --models DIR, or use --hashing",
-                model.display()
-            )));
-        }
-        params
-            .model(model, "query: ")
-            .korean_dictionary(a.models.join("ko-dic"))
     };
     let progress = Progress::default();
     let observer: &dyn Observer = if quiet { &() } else { &progress };
