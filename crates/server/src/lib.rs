@@ -43,4 +43,4 @@ mod store;
 pub use error::{Result, ServerError};
 pub use event::{check_id, parse_row, EventKind, NewEvent, RowOutcome, MAX_ID_BYTES};
 pub use service::{resolve_artifacts, router, serve, ListResponse, ServeConfig, Service};
-pub use store::{now_ms, Backend, ItemChange, ServedList, Store};
+pub use store::{now_ms, Backend, Bucket, ItemChange, ServedList, Store, HIT_WINDOW_MS};

@@ -33,7 +33,9 @@ CREATE TABLE served_lists (
     model_id TEXT NOT NULL,
     items TEXT NOT NULL,
     fallback BIGINT NOT NULL,
-    served_ms BIGINT NOT NULL
+    served_ms BIGINT NOT NULL,
+    -- When an event first engaged with one of its items (NULL: not yet): a hit for model_id.
+    hit_ms BIGINT
 );
 CREATE INDEX served_lists_by_user ON served_lists (user_id, served_ms);
 CREATE INDEX served_lists_by_time ON served_lists (served_ms);

@@ -1,6 +1,9 @@
 //! Prometheus metrics of one replica (prometheus-client: the Prometheus project's own Rust
 //! client, no global registry, so several services can run in one test process).
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -26,7 +29,15 @@ pub(crate) struct Metrics {
     hits: Family<Labels, Counter>,
     model: Family<Labels, Gauge>,
     lists_dropped: Counter,
+    /// The last [`RECENT`] latencies of each route, for the dashboard's percentiles.
+    recent: Mutex<HashMap<String, VecDeque<f64>>>,
 }
+
+/// How many latencies per route the dashboard's percentiles are computed from.
+const RECENT: usize = 4096;
+
+/// p50, p90 and p99 of a route's recent latencies, in seconds, and how many there were.
+pub(crate) type Percentiles = (String, usize, f64, f64, f64);
 
 impl Metrics {
     pub(crate) fn new() -> Self {
@@ -62,7 +73,7 @@ impl Metrics {
         );
         registry.register(
             "list_hits",
-            "Click, start and complete events on an item of a served list, by the list's model version",
+            "Served lists with a click, start or complete on one of their items (each list once), by model version; divided by lists_served: the online hit rate",
             hits.clone(),
         );
         registry.register(
@@ -84,6 +95,7 @@ impl Metrics {
             hits,
             model,
             lists_dropped,
+            recent: Mutex::new(HashMap::new()),
         }
     }
 
@@ -101,6 +113,32 @@ impl Metrics {
                 ("method", method.to_string()),
             ])
             .observe(seconds);
+        if let Ok(mut recent) = self.recent.lock() {
+            let q = recent.entry(route.to_string()).or_default();
+            if q.len() == RECENT {
+                q.pop_front();
+            }
+            q.push_back(seconds);
+        }
+    }
+
+    /// Latency percentiles of each route's recent requests, by route.
+    pub(crate) fn percentiles(&self) -> Vec<Percentiles> {
+        let Ok(recent) = self.recent.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Percentiles> = recent
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(route, q)| {
+                let mut v: Vec<f64> = q.iter().copied().collect();
+                v.sort_by(f64::total_cmp);
+                let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+                (route.clone(), v.len(), at(0.5), at(0.9), at(0.99))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     pub(crate) fn events(&self, outcome: &'static str, n: u64) {

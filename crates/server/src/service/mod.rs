@@ -1,8 +1,10 @@
 //! The HTTP service: routes, authentication, limits, metrics, reload and shutdown.
 
+mod dashboard;
 mod metrics;
 mod routes;
 mod state;
+mod svg;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -41,7 +43,8 @@ pub fn router(service: Service) -> Router {
         .route("/v1/items/{id}/similar", get(routes::similar))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(routes::metrics));
+        .route("/metrics", get(routes::metrics))
+        .route("/dashboard", get(dashboard::dashboard));
     // GET of an item shares its path with the write routes; merged below.
     let item_reads = Router::new().route("/v1/items/{id}", get(routes::get_item));
     reads

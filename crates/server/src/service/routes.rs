@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::state::Service;
 use crate::error::{Result, ServerError};
-use crate::event::{check_id, parse_row, EventKind, NewEvent, RowOutcome};
+use crate::event::{check_id, parse_row, NewEvent, RowOutcome};
 use crate::store::{now_ms, ServedList};
 
 fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
@@ -393,32 +393,28 @@ pub(crate) async fn post_events(
     Ok(Json(body).into_response())
 }
 
-/// Counts events on an item of the served list they name as hits of that list's model.
+/// Marks the lists these events hit and counts first hits per model version. A list named
+/// by an event but not in the store yet may still sit in this replica's log queue: the queue
+/// is flushed and those events are tried once more.
 async fn count_hits(service: &Service, events: &[&NewEvent]) {
-    let engaged: Vec<&NewEvent> = events
-        .iter()
-        .copied()
-        .filter(|e| {
-            e.list_id.is_some()
-                && matches!(
-                    e.kind,
-                    EventKind::Click | EventKind::Start | EventKind::Complete
-                )
-        })
-        .collect();
-    if engaged.is_empty() {
-        return;
-    }
-    let ids: Vec<String> = engaged.iter().filter_map(|e| e.list_id.clone()).collect();
-    let Ok(lists) = service.store().lists_by_id(&ids).await else {
+    // A failure here loses hit counts only; the events are stored.
+    let Ok((models, missing)) = service.store().mark_hits(events).await else {
         return;
     };
-    for e in engaged {
-        if let Some(l) = e.list_id.as_ref().and_then(|id| lists.get(id)) {
-            if l.items.contains(&e.item) && l.user.as_deref().is_none_or(|u| u == e.user) {
-                service.inner.metrics.hits(&l.model_id, 1);
-            }
+    let mut first = models;
+    if !missing.is_empty() {
+        service.flush_lists().await;
+        let again: Vec<&NewEvent> = events
+            .iter()
+            .copied()
+            .filter(|e| e.list_id.as_ref().is_some_and(|id| missing.contains(id)))
+            .collect();
+        if let Ok((more, _)) = service.store().mark_hits(&again).await {
+            first.extend(more);
         }
+    }
+    for m in first {
+        service.inner.metrics.hits(&m, 1);
     }
 }
 

@@ -64,7 +64,16 @@ pub(crate) struct Inner {
     live: RwLock<Arc<Live>>,
     /// Held by whoever changes `live` (catalogue changes, reloads), one at a time.
     writer: Mutex<()>,
-    lists: mpsc::Sender<ServedList>,
+    lists: mpsc::Sender<LogMessage>,
+}
+
+/// What the list logger is told.
+#[derive(Debug)]
+enum LogMessage {
+    /// Log this list.
+    List(ServedList),
+    /// Write everything queued before this, then answer.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A replica of the service: cheap to clone, shared by every request.
@@ -228,8 +237,16 @@ impl Service {
 
     /// Queues a served list for the log (dropped, and counted, when the queue is full).
     pub(crate) fn log_list(&self, list: ServedList) {
-        if self.inner.lists.try_send(list).is_err() {
+        if self.inner.lists.try_send(LogMessage::List(list)).is_err() {
             self.inner.metrics.list_dropped();
+        }
+    }
+
+    /// Waits until every list queued so far is written (or the writer failed).
+    pub(crate) async fn flush_lists(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.inner.lists.send(LogMessage::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
         }
     }
 }
@@ -295,19 +312,23 @@ async fn advance(
     ))
 }
 
-/// Writes served lists in batches: every 100 ms or 500 lists, whichever comes first.
-async fn log_lists(store: Store, mut rx: mpsc::Receiver<ServedList>) {
+/// Writes served lists in batches: every 100 ms or 500 lists, whichever comes first, and at
+/// once when asked to flush.
+async fn log_lists(store: Store, mut rx: mpsc::Receiver<LogMessage>) {
     let mut batch = Vec::new();
-    loop {
-        let first = rx.recv().await;
-        let Some(first) = first else { break };
-        batch.push(first);
+    while let Some(first) = rx.recv().await {
+        let mut waiting = Vec::new();
+        match first {
+            LogMessage::List(l) => batch.push(l),
+            LogMessage::Flush(ack) => waiting.push(ack),
+        }
         let deadline = tokio::time::sleep(Duration::from_millis(100));
         tokio::pin!(deadline);
-        while batch.len() < 500 {
+        while batch.len() < 500 && waiting.is_empty() {
             tokio::select! {
                 next = rx.recv() => match next {
-                    Some(l) => batch.push(l),
+                    Some(LogMessage::List(l)) => batch.push(l),
+                    Some(LogMessage::Flush(ack)) => waiting.push(ack),
                     None => break,
                 },
                 () = &mut deadline => break,
@@ -316,5 +337,8 @@ async fn log_lists(store: Store, mut rx: mpsc::Receiver<ServedList>) {
         // A failed write loses these log rows only; events are never written here.
         let _ = store.log_lists(&batch).await;
         batch.clear();
+        for ack in waiting {
+            let _ = ack.send(());
+        }
     }
 }

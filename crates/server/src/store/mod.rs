@@ -2,12 +2,16 @@
 //! interface. Both run the same schema (`migrations/sqlite`, `migrations/postgres`) and the
 //! same queries through sqlx's `Any` driver, so a query is written once.
 
+mod stats;
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use groundrec::Item;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+
+pub use stats::{Bucket, HIT_WINDOW_MS};
 
 use crate::error::{Result, ServerError};
 use crate::event::NewEvent;
