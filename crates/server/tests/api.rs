@@ -145,7 +145,18 @@ async fn events_count_at_once_and_retries_are_idempotent() {
         assert_eq!(list.user.as_deref(), Some("ana"));
         let click =
             json!([{"user": "ana", "item": warm_ids[0], "type": "click", "list_id": list_id}]);
+        assert_eq!(events(&c, b, click.clone()).await.0, StatusCode::OK);
+        // A list is hit once however many events engage with it.
         assert_eq!(events(&c, b, click).await.0, StatusCode::OK);
+        // Without a list_id: the user's latest list holding the item, within the window.
+        let (_, other) = get(
+            &c,
+            format!("{b}/v1/users/ana/recommendations?n=3&category=Music"),
+        )
+        .await;
+        let first = common::list_items(&other)[0].clone();
+        let engaged = json!([{"user": "ana", "item": first, "type": "start"}]);
+        assert_eq!(events(&c, b, engaged).await.0, StatusCode::OK);
         let metrics = c
             .get(format!("{b}/metrics"))
             .send()
@@ -156,12 +167,43 @@ async fn events_count_at_once_and_retries_are_idempotent() {
             .expect("text");
         let model = s.service.model_id();
         assert!(
-            metrics.contains(&format!("groundrec_list_hits_total{{model=\"{model}\"}} 1")),
+            metrics.contains(&format!("groundrec_list_hits_total{{model=\"{model}\"}} 2")),
             "{metrics}"
         );
         assert!(
-            metrics.contains("groundrec_events_total{outcome=\"stored\"} 5"),
+            metrics.contains("groundrec_events_total{outcome=\"stored\"} 7"),
             "{metrics}"
+        );
+        let hit = s.service.store().recent_lists(10).await.expect("lists");
+        assert_eq!(hit.len(), 3);
+
+        // The dashboard: one page, no external asset, axis values, the catalogue's Korean.
+        let r = c
+            .get(format!("{b}/dashboard"))
+            .send()
+            .await
+            .expect("dashboard");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html"));
+        let html = r.text().await.expect("html");
+        assert_eq!(html.matches("<svg").count(), 4, "{html}");
+        assert!(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"));
+        assert!(
+            html.contains("Noto Sans CJK KR")
+                && html.contains(">0<")
+                && html.contains("time (UTC)")
+        );
+        assert!(
+            html.contains("분수") || html.contains("조선") || html.contains("음계"),
+            "{html}"
+        );
+        let (st, v) = get(&c, format!("{b}/dashboard?minutes=5")).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_minutes")
         );
         s.stop().await;
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::state::Service;
 use crate::error::{Result, ServerError};
-use crate::event::{check_id, parse_row, NewEvent, RowOutcome};
+use crate::event::{check_id, parse_row, EventKind, NewEvent, RowOutcome};
 use crate::store::{now_ms, ServedList};
 
 fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
@@ -393,28 +393,25 @@ pub(crate) async fn post_events(
     Ok(Json(body).into_response())
 }
 
-/// Marks the lists these events hit and counts first hits per model version. A list named
-/// by an event but not in the store yet may still sit in this replica's log queue: the queue
-/// is flushed and those events are tried once more.
+/// Marks the lists these events hit and counts first hits per model version. Lists served
+/// here in the last 100 ms may still sit in the log queue, so it is flushed first (at once
+/// when it is empty).
 async fn count_hits(service: &Service, events: &[&NewEvent]) {
-    // A failure here loses hit counts only; the events are stored.
-    let Ok((models, missing)) = service.store().mark_hits(events).await else {
+    let engaged = events.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Click | EventKind::Start | EventKind::Complete
+        )
+    });
+    if !engaged {
         return;
-    };
-    let mut first = models;
-    if !missing.is_empty() {
-        service.flush_lists().await;
-        let again: Vec<&NewEvent> = events
-            .iter()
-            .copied()
-            .filter(|e| e.list_id.as_ref().is_some_and(|id| missing.contains(id)))
-            .collect();
-        if let Ok((more, _)) = service.store().mark_hits(&again).await {
-            first.extend(more);
-        }
     }
-    for m in first {
-        service.inner.metrics.hits(&m, 1);
+    service.flush_lists().await;
+    // A failure here loses hit counts only; the events are stored.
+    if let Ok((first, _)) = service.store().mark_hits(events).await {
+        for m in first {
+            service.inner.metrics.hits(&m, 1);
+        }
     }
 }
 

@@ -19,18 +19,20 @@ pub fn catalog() -> Catalog {
     ];
     let items = subjects.iter().flat_map(|(cat, en, ko)| {
         (1..=8).map(move |l| {
-            let (title, lang) = if l % 2 == 0 {
-                (format!("{ko} {l}강"), "ko")
+            // Mathematics entirely in Korean, the others alternating.
+            let korean = *cat == "Mathematics" || l % 2 == 0;
+            let (title, description, lang) = if korean {
+                (format!("{ko} {l}강"), format!("{ko} 강좌의 {l}부"), "ko")
             } else {
-                (format!("{en} lesson {l}"), "en")
+                (
+                    format!("{en} lesson {l}"),
+                    format!("{en}: part {l} of the course"),
+                    "en",
+                )
             };
-            Item::new(
-                format!("{}{l}", &cat[..2]),
-                title,
-                format!("{en}: part {l} of the course"),
-            )
-            .with_category(*cat)
-            .with_language(lang)
+            Item::new(format!("{}{l}", &cat[..2]), title, description)
+                .with_category(*cat)
+                .with_language(lang)
         })
     });
     Catalog::from_items(items).expect("valid catalogue").0
