@@ -42,5 +42,5 @@ mod store;
 
 pub use error::{Result, ServerError};
 pub use event::{check_id, parse_row, EventKind, NewEvent, RowOutcome, MAX_ID_BYTES};
-pub use service::{resolve_artifacts, router, serve, ListResponse, ServeConfig, Service};
+pub use service::{resolve_artifacts, router, serve, ListResponse, ServeConfig, Service, OPENAPI};
 pub use store::{now_ms, Backend, Bucket, ItemChange, ServedList, Store, HIT_WINDOW_MS};

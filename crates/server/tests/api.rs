@@ -506,3 +506,34 @@ async fn a_reload_that_fails_leaves_the_old_model_serving() {
     assert_eq!(r.status(), StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_of_the_openapi_document_is_served() {
+    let (_guard, url) = common::sqlite_url();
+    let s = common::start(&url, common::config()).await;
+    let c = reqwest::Client::new();
+    let (st, doc) = get(&c, format!("{}/v1/openapi.json", s.base)).await;
+    assert_eq!(st, StatusCode::OK);
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 10);
+    for (path, methods) in paths {
+        let concrete = path.replace("{user}", "u").replace("{id}", "Ma1");
+        for method in methods.as_object().expect("methods").keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let r = c
+                .request(m, format!("{}{concrete}", s.base))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .expect("send");
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            assert!(
+                !body.contains("\"no such route\"") && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: {status} {body}"
+            );
+        }
+    }
+    s.stop().await;
+}

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use routes::ListResponse;
+pub use routes::{ListResponse, OPENAPI};
 pub use state::{resolve_artifacts, ServeConfig, Service};
 
 use crate::error::{Result, ServerError};
@@ -44,7 +44,8 @@ pub fn router(service: Service) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
-        .route("/dashboard", get(dashboard::dashboard));
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/v1/openapi.json", get(routes::openapi));
     // GET of an item shares its path with the write routes; merged below.
     let item_reads = Router::new().route("/v1/items/{id}", get(routes::get_item));
     reads

@@ -477,6 +477,13 @@ pub(crate) async fn reload(
     Ok(Json(json!({ "model": model, "previous": previous })))
 }
 
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 pub(crate) async fn not_found() -> ServerError {
     ServerError::not_found("not_found", "no such route")
 }
