@@ -144,10 +144,21 @@ fn replaceable(dir: &Path) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
-    let is_pipeline = fs::read(dir.join(MANIFEST))
+    let manifest = fs::read(dir.join(MANIFEST))
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let is_pipeline = manifest
+        .as_ref()
         .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some(FORMAT));
+    // Files an earlier save wrote beside the pipeline's own (its manifest lists them).
+    let listed: Vec<String> = manifest
+        .as_ref()
+        .and_then(|v| {
+            v.get("files")?
+                .as_object()
+                .map(|f| f.keys().cloned().collect())
+        })
+        .unwrap_or_default();
     if !is_pipeline {
         return Err(refuse(
             dir,
@@ -156,7 +167,7 @@ fn replaceable(dir: &Path) -> Result<()> {
     }
     let mut other: Vec<&String> = names
         .iter()
-        .filter(|n| !KNOWN.contains(&n.as_str()))
+        .filter(|n| !KNOWN.contains(&n.as_str()) && !listed.contains(n))
         .collect();
     if !other.is_empty() {
         other.sort();
@@ -223,8 +234,27 @@ impl FittedPipeline {
     /// sees the old pipeline or the new one, never a mix; only a groundrec pipeline folder (or
     /// nothing) is replaced; concurrent saves to one path take turns.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        self.save_with_files(dir, &[])
+    }
+
+    /// [`FittedPipeline::save`] with files of the caller's in the same folder (a report, a
+    /// page about it): written, checked on load and replaced like the pipeline's own, so the
+    /// folder stays whole. Their names must be plain file names the pipeline does not use.
+    pub fn save_with_files(&self, dir: impl AsRef<Path>, extra: &[(&str, Vec<u8>)]) -> Result<()> {
         let dir = dir.as_ref();
+        for (name, _) in extra {
+            let plain = !name.is_empty()
+                && !name.starts_with('.')
+                && !name.contains(['/', '\\'])
+                && !KNOWN.contains(name);
+            if !plain {
+                return Err(refuse(
+                    dir,
+                    format!("{name:?} is not a free file name for a pipeline folder"),
+                ));
+            }
+        }
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let (parent, name, lock_path) = place(dir)?;
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let lock = fs::OpenOptions::new()
@@ -235,7 +265,8 @@ impl FittedPipeline {
             .map_err(io_err(&lock_path))?;
         lock.lock().map_err(io_err(&lock_path))?;
         replaceable(dir)?;
-        let files = self.files()?;
+        let mut files: Vec<(&str, Vec<u8>)> = self.files()?;
+        files.extend(extra.iter().cloned());
         let unique = format!(
             "{}-{}-{}",
             std::process::id(),

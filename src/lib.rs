@@ -94,6 +94,7 @@ mod error;
 mod events;
 mod fit;
 mod fitted;
+mod holdout;
 mod observe;
 mod params;
 mod recommend;
@@ -106,6 +107,7 @@ pub use demo::{simulate_learners, DemoEvents, DemoLearners};
 pub use error::{GroundrecError, Result};
 pub use events::{parse_timestamp, read_events_csv, read_events_jsonl, validate_events, Event};
 pub use fitted::{FittedPipeline, PreparedItems, UpsertReport};
+pub use holdout::{holdout_cases, Evaluation, HoldoutCase};
 pub use observe::{Observer, Stage};
 pub use params::{
     Clusters, EmbedderSpec, FairSettings, ItemText, Pipeline, PipelineConfig, PipelineParams,

@@ -231,3 +231,39 @@ fn every_byte_of_every_file_is_checked() {
         Err(GroundrecError::Artifact { .. })
     ));
 }
+
+#[test]
+fn files_saved_beside_the_pipeline_are_checked_and_replaced_with_it() {
+    let (a, b) = two_pipelines();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("model");
+    let report = b"{\"hr\": 0.5}".to_vec();
+    a.save_with_files(&dir, &[("report.json", report.clone())])
+        .expect("save with a report");
+    assert_eq!(
+        std::fs::read(dir.join("report.json")).expect("read"),
+        report
+    );
+    assert!(same(&FittedPipeline::load(&dir).expect("load"), &a));
+    // A later save replaces the folder, the file included: it was part of the last save.
+    b.save(&dir).expect("replaces");
+    assert!(!dir.join("report.json").exists());
+    assert!(same(&FittedPipeline::load(&dir).expect("load"), &b));
+    // A reserved or unsafe name is refused before anything is written.
+    for name in ["config.json", "../x", ".hidden", ""] {
+        let e = a.save_with_files(&dir, &[(name, vec![1])]);
+        assert!(
+            matches!(e, Err(GroundrecError::WouldOverwrite { .. })),
+            "{name:?}"
+        );
+    }
+    assert!(same(&FittedPipeline::load(&dir).expect("load"), &b));
+    // The extra file is checked like the others.
+    a.save_with_files(&dir, &[("report.json", report)])
+        .expect("save");
+    std::fs::write(dir.join("report.json"), b"{}").expect("alter");
+    assert!(matches!(
+        FittedPipeline::load(&dir),
+        Err(GroundrecError::Artifact { .. })
+    ));
+}

@@ -39,8 +39,12 @@ mod error;
 mod event;
 mod service;
 mod store;
+mod versions;
 
 pub use error::{Result, ServerError};
 pub use event::{check_id, parse_row, EventKind, NewEvent, RowOutcome, MAX_ID_BYTES};
-pub use service::{resolve_artifacts, router, serve, ListResponse, ServeConfig, Service, OPENAPI};
+pub use service::{
+    report_html, resolve_artifacts, router, serve, ListResponse, ServeConfig, Service, OPENAPI,
+};
 pub use store::{now_ms, Backend, Bucket, ItemChange, ServedList, Store, HIT_WINDOW_MS};
+pub use versions::{current_version, publish, write_atomically, Promotion};

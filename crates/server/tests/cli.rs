@@ -123,7 +123,31 @@ fn demo_data_fit_recommend_import_export() {
         d,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(d.join("model2/pipeline.json").is_file());
+    // From a store, --out is a folder of versions; the first one is promoted and served.
+    let current = std::fs::read_to_string(d.join("model2/current")).expect("current");
+    let version = d.join("model2/versions").join(current.trim());
+    let promotion: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(version.join("promotion.json")).expect("promotion.json"),
+    )
+    .expect("JSON");
+    assert_eq!(promotion["promoted"], true, "{promotion}");
+    assert!(version.join("report.html").is_file());
+    let o = groundrec(
+        &[
+            "recommend",
+            "--artifacts",
+            "model2",
+            "--history",
+            "L001",
+            "-n",
+            "2",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2);
+    let html = std::fs::read_to_string(d.join("model/report.html")).expect("report.html");
+    assert!(html.contains("<svg") && html.contains("NDCG@10") && !html.contains("src="));
 }
 
 #[test]

@@ -37,46 +37,15 @@ fn per_model(
         .collect()
 }
 
-fn figure(v: Option<&serde_json::Value>) -> String {
-    v.and_then(serde_json::Value::as_f64)
-        .map_or_else(|| "–".into(), |x| format!("{x:.4}"))
-}
-
-/// The offline report of the serving model (its `report.json`), as a table.
+/// The offline report of the serving model (its `report.json`).
 fn offline_report(dir: &std::path::Path) -> String {
     let Ok(text) = std::fs::read_to_string(dir.join("report.json")) else {
-        return "<p>No report.json beside the artifacts (groundrec fit writes one).</p>".into();
+        return "<p>No report.json in the artifact folder (groundrec fit writes one).</p>".into();
     };
-    let Ok(r) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return "<p>report.json does not parse.</p>".into();
-    };
-    let h = &r["holdout"];
-    let mut s = String::from("<table><tr><th></th><th>HR@10</th><th>NDCG@10</th></tr>");
-    for (name, key) in [
-        ("recommender", "model"),
-        ("final lists", "lists"),
-        ("popularity", "popularity"),
-    ] {
-        let _ = write!(
-            s,
-            "<tr><td>{name}</td><td>{}</td><td>{}</td></tr>",
-            figure(h[key].get("hr_at_10")),
-            figure(h[key].get("ndcg_at_10"))
-        );
+    match serde_json::from_str::<groundrec::Report>(&text) {
+        Ok(r) => super::report_page::report_section(&r),
+        Err(e) => format!("<p>report.json does not parse: {}</p>", esc(&e.to_string())),
     }
-    let _ = write!(
-        s,
-        "</table><p>{} items, {} users, {} training events; held out: the last event of {} users. \
-         Coverage {}, intra-list diversity {}, clusters against categories (ARI) {}.</p>",
-        r["items"],
-        r["users"],
-        r["train_events"],
-        h["users"],
-        figure(r.get("coverage")),
-        figure(r.get("intra_list_diversity")),
-        figure(r.get("category_agreement"))
-    );
-    s
 }
 
 pub(crate) async fn dashboard(
@@ -189,14 +158,7 @@ pub(crate) async fn dashboard(
         html,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>groundrec dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: "Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic", "Noto Sans", "DejaVu Sans", sans-serif; margin: 24px; color: #111827; max-width: 1000px; }}
-h1 {{ font-size: 22px; }} h2 {{ font-size: 16px; margin-top: 28px; }}
-.tick, .legend, .label {{ font-size: 11px; fill: #374151; }} .empty {{ font-size: 13px; fill: #9ca3af; }}
-table {{ border-collapse: collapse; font-size: 13px; }} td, th {{ border-bottom: 1px solid #e5e7eb; padding: 4px 10px; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-.figures span {{ display: inline-block; margin-right: 28px; font-size: 14px; }} .figures b {{ font-size: 20px; display: block; }}
-</style></head><body>
+<style>{style}</style></head><body>
 <h1>groundrec · model {model}</h1>
 <p>Last {minutes} minutes, from the store (every replica); latencies from this replica. Generated {clock} UTC.</p>
 <div class="figures"><span><b>{total_events}</b>events stored</span><span><b>{items}</b>live items</span>
@@ -208,6 +170,7 @@ td:first-child, th:first-child {{ text-align: left; }}
 <h2>Latency</h2>{latency}
 <h2>Offline report of the serving model</h2>{report}
 </body></html>"#,
+        style = super::report_page::style(),
         model = esc(p.model_id()),
         clock = {
             let s = now / 1000;

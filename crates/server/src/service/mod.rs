@@ -2,6 +2,7 @@
 
 mod dashboard;
 mod metrics;
+mod report_page;
 mod routes;
 mod state;
 mod svg;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use report_page::report_html;
 pub use routes::{ListResponse, OPENAPI};
 pub use state::{resolve_artifacts, ServeConfig, Service};
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use groundrec::sasrec::SasRec;
 use groundrec::{Catalog, DemoLearners, FittedPipeline, Observer, Pipeline, RecommendOptions};
 use groundrec_server::{
-    now_ms, parse_row, resolve_artifacts, serve as serve_http, ServeConfig, ServerError, Service,
-    Store,
+    now_ms, parse_row, publish, report_html, resolve_artifacts, serve as serve_http,
+    write_atomically, ServeConfig, ServerError, Service, Store,
 };
 
 use crate::progress::Progress;
@@ -57,14 +57,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Failure + '_ {
 }
 
 fn write_file(path: &Path, text: &str) -> Outcome {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    // Written beside, then renamed: a reader never sees half a file.
-    let tmp = path.with_extension("tmp-groundrec");
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    Ok(())
+    Ok(write_atomically(path, text.as_bytes())?)
 }
 
 pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
@@ -105,12 +98,12 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
                 .into_iter()
                 .filter_map(|c| c.item)
                 .collect();
-            let (catalog, _) = Catalog::from_items(items)?;
-            if catalog.is_empty() {
+            if items.is_empty() {
                 return Err(Failure::Usage(format!(
                     "the store {url} holds no catalogue: run groundrec import first"
                 )));
             }
+            let (catalog, _) = Catalog::from_items(items)?;
             let (events, _) = groundrec::validate_events(store.history_events().await?, &catalog)?;
             Ok((catalog, events))
         })?,
@@ -123,17 +116,32 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
     let progress = Progress::default();
     let observer: &dyn Observer = if quiet { &() } else { &progress };
     let (fitted, report) = params.check()?.fit_observed(&catalog, &events, observer)?;
-    fitted.save(&a.out)?;
-    let json = serde_json::to_string_pretty(&report)
-        .map_err(|e| ServerError::Internal(format!("report: {e}")))?;
-    write_file(&a.out.join("report.json"), &json)?;
-    if !quiet {
-        eprintln!("{report}");
-        eprintln!(
-            "groundrec: wrote {} (model {})",
-            a.out.display(),
-            fitted.model_id()
-        );
+    if a.store.is_some() {
+        // A folder of versions: the new one is served only if the promotion rule allows.
+        let cases = groundrec::holdout_cases(&catalog, &events)?;
+        let p = publish(&a.out, &fitted, &report, &cases)?;
+        if !quiet {
+            eprintln!("{report}");
+            let verdict = if p.promoted {
+                "promoted"
+            } else {
+                "not promoted"
+            };
+            eprintln!("groundrec: version {} {verdict}: {}", p.version, p.reason);
+        }
+    } else {
+        let json = serde_json::to_vec_pretty(&report)
+            .map_err(|e| ServerError::Internal(format!("report: {e}")))?;
+        let html = report_html(&report, fitted.model_id()).into_bytes();
+        fitted.save_with_files(&a.out, &[("report.json", json), ("report.html", html)])?;
+        if !quiet {
+            eprintln!("{report}");
+            eprintln!(
+                "groundrec: wrote {} (model {})",
+                a.out.display(),
+                fitted.model_id()
+            );
+        }
     }
     Ok(())
 }
