@@ -48,6 +48,15 @@ impl EventKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Whether the event engages with an item (click, start, complete): a hit for a list
+    /// that served it.
+    pub fn engages(self) -> bool {
+        matches!(
+            self,
+            EventKind::Click | EventKind::Start | EventKind::Complete
+        )
+    }
+
     /// Whether the event is part of the user's history (what SASRec reads and learns from).
     pub fn in_history(self) -> bool {
         self != EventKind::Impression

@@ -157,19 +157,19 @@ async fn events_count_at_once_and_retries_are_idempotent() {
         let first = common::list_items(&other)[0].clone();
         let engaged = json!([{"user": "ana", "item": first, "type": "start"}]);
         assert_eq!(events(&c, b, engaged).await.0, StatusCode::OK);
-        let metrics = c
-            .get(format!("{b}/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        // Hits are marked off the request path: wait for them (5 s at most).
         let model = s.service.model_id();
-        assert!(
-            metrics.contains(&format!("groundrec_list_hits_total{{model=\"{model}\"}} 2")),
-            "{metrics}"
-        );
+        let want = format!("groundrec_list_hits_total{{model=\"{model}\"}} 2");
+        let mut metrics = String::new();
+        for _ in 0..100 {
+            let r = c.get(format!("{b}/metrics")).send().await.expect("metrics");
+            metrics = r.text().await.expect("text");
+            if metrics.contains(&want) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(metrics.contains(&want), "{metrics}");
         assert!(
             metrics.contains("groundrec_events_total{outcome=\"stored\"} 7"),
             "{metrics}"

@@ -29,6 +29,7 @@ pub(crate) struct Metrics {
     hits: Family<Labels, Counter>,
     model: Family<Labels, Gauge>,
     lists_dropped: Counter,
+    hits_dropped: Counter,
     /// The last [`RECENT`] latencies of each route, for the dashboard's percentiles.
     recent: Mutex<HashMap<String, VecDeque<f64>>>,
 }
@@ -51,6 +52,7 @@ impl Metrics {
         let hits = Family::<Labels, Counter>::default();
         let model = Family::<Labels, Gauge>::default();
         let lists_dropped = Counter::default();
+        let hits_dropped = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -86,6 +88,11 @@ impl Metrics {
             "Served lists not logged because the log queue was full",
             lists_dropped.clone(),
         );
+        registry.register(
+            "hit_queue_dropped",
+            "Event batches not checked for hits because the queue was full",
+            hits_dropped.clone(),
+        );
         Self {
             registry,
             requests,
@@ -95,6 +102,7 @@ impl Metrics {
             hits,
             model,
             lists_dropped,
+            hits_dropped,
             recent: Mutex::new(HashMap::new()),
         }
     }
@@ -163,6 +171,10 @@ impl Metrics {
         self.hits
             .get_or_create(&vec![("model", model.to_string())])
             .inc_by(n);
+    }
+
+    pub(crate) fn hits_dropped(&self) {
+        self.hits_dropped.inc();
     }
 
     pub(crate) fn list_dropped(&self) {

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::state::Service;
 use crate::error::{Result, ServerError};
-use crate::event::{check_id, parse_row, EventKind, NewEvent, RowOutcome};
+use crate::event::{check_id, parse_row, NewEvent, RowOutcome};
 use crate::store::{now_ms, ServedList};
 
 fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
@@ -377,13 +377,15 @@ pub(crate) async fn post_events(
     m.events("stored", n_stored as u64);
     m.events("duplicate", n_dup as u64);
     m.events("rejected", n_rejected as u64);
-    let fresh: Vec<&NewEvent> = valid
-        .iter()
-        .zip(&stored)
-        .filter(|(_, s)| **s)
-        .map(|(e, _)| e)
-        .collect();
-    count_hits(&service, &fresh).await;
+    // Hits are marked off the request path.
+    service.queue_hits(
+        valid
+            .into_iter()
+            .zip(&stored)
+            .filter(|(e, s)| **s && e.kind.engages())
+            .map(|(e, _)| e)
+            .collect(),
+    );
     let body = json!({ "stored": n_stored, "duplicate": n_dup, "rejected": n_rejected, "results": outcomes });
     if n_rejected == outcomes.len() {
         let mut body = body;
@@ -391,28 +393,6 @@ pub(crate) async fn post_events(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
     Ok(Json(body).into_response())
-}
-
-/// Marks the lists these events hit and counts first hits per model version. Lists served
-/// here in the last 100 ms may still sit in the log queue, so it is flushed first (at once
-/// when it is empty).
-async fn count_hits(service: &Service, events: &[&NewEvent]) {
-    let engaged = events.iter().any(|e| {
-        matches!(
-            e.kind,
-            EventKind::Click | EventKind::Start | EventKind::Complete
-        )
-    });
-    if !engaged {
-        return;
-    }
-    service.flush_lists().await;
-    // A failure here loses hit counts only; the events are stored.
-    if let Ok((first, _)) = service.store().mark_hits(events).await {
-        for m in first {
-            service.inner.metrics.hits(&m, 1);
-        }
-    }
 }
 
 pub(crate) async fn healthz() -> Json<serde_json::Value> {

@@ -65,6 +65,7 @@ pub(crate) struct Inner {
     /// Held by whoever changes `live` (catalogue changes, reloads), one at a time.
     writer: Mutex<()>,
     lists: mpsc::Sender<LogMessage>,
+    hits: mpsc::Sender<Vec<crate::event::NewEvent>>,
 }
 
 /// What the list logger is told.
@@ -113,6 +114,7 @@ impl Service {
         let dir = resolve_artifacts(&config.artifacts)?;
         let pipeline = load_blocking(dir.clone()).await?;
         let (tx, rx) = mpsc::channel(10_000);
+        let (hits_tx, hits_rx) = mpsc::channel(1_000);
         let metrics = Metrics::new();
         metrics.serving(None, pipeline.model_id());
         let inner = Arc::new(Inner {
@@ -126,10 +128,12 @@ impl Service {
             })),
             writer: Mutex::new(()),
             lists: tx,
+            hits: hits_tx,
         });
         let service = Self { inner };
         service.sync_items().await?;
         tokio::spawn(log_lists(service.inner.store.clone(), rx));
+        tokio::spawn(mark_hits(service.clone(), hits_rx));
         Ok(service)
     }
 
@@ -242,6 +246,14 @@ impl Service {
         }
     }
 
+    /// Queues stored engaging events for hit marking (dropped, and counted, when the queue
+    /// is full: hit counts are best effort, the events themselves are stored).
+    pub(crate) fn queue_hits(&self, events: Vec<crate::event::NewEvent>) {
+        if !events.is_empty() && self.inner.hits.try_send(events).is_err() {
+            self.inner.metrics.hits_dropped();
+        }
+    }
+
     /// Waits until every list queued so far is written (or the writer failed).
     pub(crate) async fn flush_lists(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -310,6 +322,27 @@ async fn advance(
         }),
         changed,
     ))
+}
+
+/// Marks the lists that queued events hit, a few batches at a time. Lists served here in
+/// the last 100 ms may still sit in the log queue, so it is flushed first.
+async fn mark_hits(service: Service, mut rx: mpsc::Receiver<Vec<crate::event::NewEvent>>) {
+    while let Some(mut events) = rx.recv().await {
+        while events.len() < 2000 {
+            match rx.try_recv() {
+                Ok(more) => events.extend(more),
+                Err(_) => break,
+            }
+        }
+        service.flush_lists().await;
+        let refs: Vec<&crate::event::NewEvent> = events.iter().collect();
+        // A failure loses these hit counts only.
+        if let Ok((first, _)) = service.inner.store.mark_hits(&refs).await {
+            for m in first {
+                service.inner.metrics.hits(&m, 1);
+            }
+        }
+    }
 }
 
 /// Writes served lists in batches: every 100 ms or 500 lists, whichever comes first, and at

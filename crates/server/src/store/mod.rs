@@ -3,6 +3,7 @@
 //! same queries through sqlx's `Any` driver, so a query is written once.
 
 mod stats;
+mod writer;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -68,6 +69,11 @@ pub fn now_ms() -> i64 {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite takes one writer at a time; writers queue here instead of in SQLite's busy
+    /// handler, which sleeps in steps of up to 100 ms.
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The group-commit writer of events (absent in the writer's own copy).
+    events: Option<tokio::sync::mpsc::Sender<writer::Job>>,
 }
 
 impl Store {
@@ -125,7 +131,35 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        let mut store = Self {
+            pool,
+            backend,
+            writes: Default::default(),
+            events: None,
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(writer::run(store.clone(), rx));
+        store.events = Some(tx);
+        Ok(store)
+    }
+
+    /// Placeholders for parameters `first..first + n`: `$k` for PostgreSQL; for SQLite plain
+    /// `?`, since SQLite looks up numbered ones by a linear search per bind, which made a
+    /// batch of 700 parameters cost more than its inserts. A statement takes all its
+    /// placeholders from here or none (sqlx counts `?` apart from named ones).
+    pub(crate) fn marks(&self, first: usize, n: usize) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => vec!["?".to_string(); n],
+            Backend::Postgres => (first..first + n).map(|i| format!("${i}")).collect(),
+        }
+    }
+
+    /// A turn to write (SQLite only; PostgreSQL takes concurrent writers itself).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writes.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// The database this store runs on.
@@ -139,72 +173,29 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a batch in one transaction and says, row by row, whether it was stored now
-    /// (`true`) or its `event_id` was already there (`false`, a retry). Either every row is
-    /// committed or none is. Rows without an `event_id` are always stored.
+    /// Stores a batch and says, row by row, whether it was stored now (`true`) or its
+    /// `event_id` was already there (`false`, a retry). Batches that arrive together are
+    /// committed in one transaction (group commit), before any of them is answered; a
+    /// batch is committed whole or not at all. Rows without an `event_id` are always stored.
     pub async fn insert_events(&self, events: &[NewEvent]) -> Result<Vec<bool>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let received = now_ms();
-        let mut stored = vec![true; events.len()];
-        let mut tx = self.pool.begin().await?;
-        // 7 parameters a row; 100 rows a statement keeps well under every driver's limit.
-        for (c, chunk) in events.chunks(100).enumerate() {
-            let mut sql = String::from(
-                "INSERT INTO events (event_id, user_id, item_id, kind, ts, list_id, received_ms) VALUES ",
-            );
-            for r in 0..chunk.len() {
-                let b = r * 7;
-                if r > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
-            }
-            sql.push_str(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(e.event_id.clone())
-                    .bind(e.user.clone())
-                    .bind(e.item.clone())
-                    .bind(e.kind.as_str())
-                    .bind(e.timestamp)
-                    .bind(e.list_id.clone())
-                    .bind(received);
-            }
-            let rows = q.fetch_all(&mut *tx).await?;
-            let mut inserted: HashMap<String, usize> = HashMap::new();
-            for row in &rows {
-                if let Some(id) = row.try_get::<Option<String>, _>(0)? {
-                    *inserted.entry(id).or_default() += 1;
-                }
-            }
-            for (r, e) in chunk.iter().enumerate() {
-                if let Some(id) = &e.event_id {
-                    // A row counts as stored once per returned id; later copies are retries.
-                    let left = inserted.get_mut(id);
-                    stored[c * 100 + r] = match left {
-                        Some(n) if *n > 0 => {
-                            *n -= 1;
-                            true
-                        }
-                        _ => false,
-                    };
-                }
-            }
+        let Some(queue) = &self.events else {
+            return writer::insert(self, events).await;
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = writer::Job {
+            events: events.to_vec(),
+            reply,
+        };
+        if queue.send(job).await.is_err() {
+            return writer::insert(self, events).await;
         }
-        tx.commit().await?;
-        Ok(stored)
+        match answer.await {
+            Ok(r) => r.map_err(|m| ServerError::Store(sqlx::Error::Protocol(m))),
+            Err(_) => Err(ServerError::Internal("the event writer stopped".into())),
+        }
     }
 
     /// The user's last `limit` history items (impressions left out), oldest first.
@@ -272,6 +263,7 @@ impl Store {
 
     /// Records new states of items (all in one transaction); returns the last change's seq.
     pub async fn put_items(&self, items: &[Item]) -> Result<i64> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let mut last = 0;
         let now = now_ms();
@@ -294,6 +286,7 @@ impl Store {
 
     /// Records that an item was deleted; returns the change's seq.
     pub async fn delete_item(&self, id: &str) -> Result<i64> {
+        let _turn = self.write_turn().await;
         let row = sqlx::query(
             "INSERT INTO item_changes (item_id, body, changed_ms) VALUES ($1, NULL, $2) RETURNING seq",
         )
@@ -330,6 +323,7 @@ impl Store {
         if lists.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for l in lists {
             let items = serde_json::to_string(&l.items)
@@ -355,7 +349,7 @@ impl Store {
     pub async fn lists_by_id(&self, ids: &[String]) -> Result<HashMap<String, ServedList>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(100) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let marks = self.marks(1, chunk.len());
             let sql = format!(
                 "SELECT list_id, user_id, model_id, items, fallback, served_ms FROM served_lists \
                  WHERE list_id IN ({})",

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::{ServedList, Store};
 use crate::error::Result;
-use crate::event::{EventKind, NewEvent};
+use crate::event::NewEvent;
 
 /// How long after a list is served an event without a `list_id` still counts as its hit
 /// (same user, an item of the list).
@@ -38,12 +38,7 @@ impl Store {
         let engaged: Vec<&NewEvent> = events
             .iter()
             .copied()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::Click | EventKind::Start | EventKind::Complete
-                )
-            })
+            .filter(|e| e.kind.engages())
             .collect();
         if engaged.is_empty() {
             return Ok((Vec::new(), Vec::new()));
@@ -85,18 +80,22 @@ impl Store {
                 }
             }
         }
-        let now = super::now_ms();
+        // One statement for all: each list counts once, whichever replica marks it first.
         let mut first = Vec::new();
-        for l in hit {
-            let done = sqlx::query(
-                "UPDATE served_lists SET hit_ms = $1 WHERE list_id = $2 AND hit_ms IS NULL",
-            )
-            .bind(now)
-            .bind(l.list_id.clone())
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() > 0 {
-                first.push(l.model_id.clone());
+        let _turn = self.write_turn().await;
+        for chunk in hit.chunks(100) {
+            let marks = self.marks(1, chunk.len() + 1);
+            let sql = format!(
+                "UPDATE served_lists SET hit_ms = {} WHERE hit_ms IS NULL AND list_id IN ({}) RETURNING model_id",
+                marks[0],
+                marks[1..].join(",")
+            );
+            let mut q = sqlx::query(&sql).bind(super::now_ms());
+            for l in chunk {
+                q = q.bind(l.list_id.clone());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                first.push(r.try_get::<String, _>(0)?);
             }
         }
         let missing = named
@@ -114,11 +113,14 @@ impl Store {
     ) -> Result<HashMap<String, Vec<ServedList>>> {
         let mut out: HashMap<String, Vec<ServedList>> = HashMap::new();
         for chunk in users.chunks(100) {
-            let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let marks = self.marks(1, chunk.len() + 1);
+            // The user's three latest lists in the window are the ones an event can hit.
             let sql = format!(
-                "SELECT {LIST_COLUMNS} FROM served_lists WHERE served_ms >= $1 AND user_id IN ({}) \
-                 ORDER BY served_ms",
-                marks.join(",")
+                "SELECT {LIST_COLUMNS} FROM (SELECT {LIST_COLUMNS}, ROW_NUMBER() OVER \
+                 (PARTITION BY user_id ORDER BY served_ms DESC) AS latest FROM served_lists \
+                 WHERE served_ms >= {} AND user_id IN ({})) recent WHERE latest <= 3 ORDER BY served_ms",
+                marks[0],
+                marks[1..].join(",")
             );
             let mut q = sqlx::query(&sql).bind(since_ms);
             for u in chunk {
