@@ -537,3 +537,46 @@ async fn every_route_of_the_openapi_document_is_served() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_under_load_answer_every_request() {
+    let (_guard, url) = common::sqlite_url();
+    let s = common::start(&url, common::config()).await;
+    let c = reqwest::Client::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for k in 0..4 {
+        let (c, base, stop) = (c.clone(), s.base.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = c
+                    .get(format!("{base}/v1/users/u{k}-{i}/recommendations?n=5"))
+                    .send()
+                    .await
+                    .expect("send");
+                statuses.push(r.status());
+                i += 1;
+            }
+            statuses
+        }));
+    }
+    for _ in 0..5 {
+        let r = c
+            .post(format!("{}/v1/admin/reload", s.base))
+            .send()
+            .await
+            .expect("reload");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut n = 0;
+    for client in clients {
+        let statuses = client.await.expect("client");
+        n += statuses.len();
+        assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    }
+    assert!(n >= 20, "the clients ran during the reloads: {n} requests");
+    s.stop().await;
+}

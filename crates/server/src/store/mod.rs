@@ -68,6 +68,8 @@ pub fn now_ms() -> i64 {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where served lists and hits are written (see [`Store::connect_with`]).
+    log_pool: AnyPool,
     backend: Backend,
     /// SQLite takes one writer at a time; writers queue here instead of in SQLite's busy
     /// handler, which sleeps in steps of up to 100 ms.
@@ -78,8 +80,9 @@ pub struct Store {
 
 impl Store {
     /// Opens the store at `url` and brings its schema up to date. `sqlite://PATH` creates the
-    /// file when missing (`sqlite::memory:` is a private in-memory store); `postgres://` and
-    /// `postgresql://` need the database to exist.
+    /// file when missing (`sqlite::memory:` is a private in-memory store; `?sync=normal` syncs
+    /// less: commits survive a crash of the process but maybe not a power loss);
+    /// `postgres://` and `postgresql://` need the database to exist.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, 8).await
     }
@@ -91,7 +94,26 @@ impl Store {
             url: url.to_string(),
             reason: reason.into(),
         };
+        let mut synchronous = "FULL";
         let (backend, url) = if url.starts_with("sqlite:") {
+            // Our own option, not SQLite's: `sync=normal` trades durability over a power loss
+            // (not over a crash of the process) for fewer fsyncs.
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let mut kept = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair {
+                    "sync=full" => synchronous = "FULL",
+                    "sync=normal" => synchronous = "NORMAL",
+                    p if p.starts_with("sync=") => return Err(bad("sync is full or normal")),
+                    p => kept.push(p),
+                }
+            }
+            let url = if kept.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            };
+            let url = url.as_str();
             let memory = url.contains(":memory:");
             let url = if memory || url.contains("mode=") {
                 url.to_string()
@@ -107,32 +129,46 @@ impl Store {
             return Err(bad("use sqlite://PATH or postgres://USER@HOST/DB"));
         };
         let memory = url.contains(":memory:");
-        let mut options = AnyPoolOptions::new()
-            .max_connections(if memory { 1 } else { connections.max(1) })
-            .acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the writer; FULL makes a commit durable
-                    // before the answer that reports it.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            });
-            if memory {
-                // One connection that lives as long as the pool: the data lives in it.
-                options = options.idle_timeout(None).max_lifetime(None);
+        let options = |synchronous: &'static str, max: u32| {
+            let mut options = AnyPoolOptions::new()
+                .max_connections(if memory { 1 } else { max.max(1) })
+                .acquire_timeout(Duration::from_secs(10));
+            if backend == Backend::Sqlite {
+                let pragma = format!("PRAGMA synchronous = {synchronous}");
+                options = options.after_connect(move |conn, _| {
+                    let pragma = pragma.clone();
+                    Box::pin(async move {
+                        // WAL lets readers run beside the writer; FULL makes a commit durable
+                        // (even over a power loss) before the answer that reports it.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(pragma.as_str()).await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
+                });
+                if memory {
+                    // One connection that lives as long as the pool: the data lives in it.
+                    options = options.idle_timeout(None).max_lifetime(None);
+                }
             }
-        }
-        let pool = options.connect(&url).await?;
+            options
+        };
+        let pool = options(synchronous, connections).connect(&url).await?;
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        // Served lists and hits are best effort: on SQLite they commit on a connection of
+        // their own without an fsync (the next event commit syncs them), so they do not
+        // delay the events' commits.
+        let log_pool = if backend == Backend::Sqlite && !memory {
+            options("NORMAL", 1).connect(&url).await?
+        } else {
+            pool.clone()
+        };
         let mut store = Self {
             pool,
+            log_pool,
             backend,
             writes: Default::default(),
             events: None,
@@ -324,7 +360,7 @@ impl Store {
             return Ok(());
         }
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.log_pool.begin().await?;
         for l in lists {
             let items = serde_json::to_string(&l.items)
                 .map_err(|e| ServerError::Internal(format!("list {}: {e}", l.list_id)))?;

@@ -94,7 +94,7 @@ impl Store {
             for l in chunk {
                 q = q.bind(l.list_id.clone());
             }
-            for r in q.fetch_all(&self.pool).await? {
+            for r in q.fetch_all(&self.log_pool).await? {
                 first.push(r.try_get::<String, _>(0)?);
             }
         }
