@@ -23,7 +23,12 @@ impl Drop for Replica {
 }
 
 fn replica(store: &str) -> Replica {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_groundrec"))
+    replica_of(store, common::artifacts(), false)
+}
+
+fn replica_of(store: &str, artifacts: &std::path::Path, watch: bool) -> Replica {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_groundrec"));
+    command
         .args([
             "serve",
             "--listen",
@@ -32,7 +37,11 @@ fn replica(store: &str) -> Replica {
             store,
             "--artifacts",
         ])
-        .arg(common::artifacts())
+        .arg(artifacts);
+    if watch {
+        command.arg("--watch").arg(artifacts);
+    }
+    let mut child = command
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -182,4 +191,40 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
         lost.len(),
         lost.first()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_watch_picks_up_a_newly_promoted_version() {
+    let (guard, url) = common::sqlite_url();
+    let root = guard.path().join("versions");
+    let fitted = groundrec::FittedPipeline::load(common::artifacts()).expect("load");
+    fitted.save(root.join("versions/a")).expect("save a");
+    let mut b = fitted.clone();
+    b.upsert_items(&[groundrec::Item::new(
+        "Zz1",
+        "Rust ownership lesson 9",
+        "borrowing",
+    )])
+    .expect("upsert");
+    b.save(root.join("versions/b")).expect("save b");
+    groundrec_server::write_atomically(&root.join("current"), b"a\n").expect("current");
+    let server = replica_of(&url, &root, true);
+    let c = reqwest::Client::new();
+    let status = || async {
+        c.get(format!("{}/v1/items/Zz1", server.base))
+            .send()
+            .await
+            .expect("get")
+            .status()
+    };
+    assert_eq!(status().await, 404, "version a has no Zz1");
+    groundrec_server::write_atomically(&root.join("current"), b"b\n").expect("promote b");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while status().await != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the promoted version was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

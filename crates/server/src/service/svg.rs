@@ -172,12 +172,18 @@ pub(crate) fn paired_bars(rows: &[(String, f64, f64)], left: &str, right: &str) 
     );
     for (i, (label, a, b)) in rows.iter().enumerate() {
         let y0 = TOP + row_h * i as f64;
+        // About 40 characters fit left of the bars.
+        let label = if label.chars().count() > 40 {
+            format!("{}…", label.chars().take(39).collect::<String>())
+        } else {
+            label.clone()
+        };
         let _ = write!(
             s,
             r##"<text x="{}" y="{:.1}" text-anchor="end" class="label">{}</text><rect x="{label_w}" y="{:.1}" width="{:.1}" height="9" fill="#2563eb"/><rect x="{label_w}" y="{:.1}" width="{:.1}" height="9" fill="#9ca3af"/>"##,
             label_w - 8.0,
             y0 + 13.0,
-            esc(label),
+            esc(&label),
             y0 + 2.0,
             x(*a) - label_w,
             y0 + 12.0,
