@@ -95,6 +95,7 @@ mod events;
 mod fit;
 mod fitted;
 mod holdout;
+mod movielens;
 mod observe;
 mod params;
 mod recommend;
@@ -108,6 +109,7 @@ pub use error::{GroundrecError, Result};
 pub use events::{parse_timestamp, read_events_csv, read_events_jsonl, validate_events, Event};
 pub use fitted::{FittedPipeline, PreparedItems, UpsertReport};
 pub use holdout::{holdout_cases, Evaluation, HoldoutCase};
+pub use movielens::read_movielens;
 pub use observe::{Observer, Stage};
 pub use params::{
     Clusters, EmbedderSpec, FairSettings, ItemText, Pipeline, PipelineConfig, PipelineParams,

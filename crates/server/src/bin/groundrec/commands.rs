@@ -277,19 +277,30 @@ pub fn import(a: ImportArgs, quiet: bool) -> Outcome {
         }
         let (mut stored, mut duplicate) = (0usize, 0usize);
         let now = now_ms() / 1000;
-        for chunk in events.chunks(500) {
-            let rows: Vec<groundrec_server::NewEvent> = chunk
-                .iter()
-                .filter_map(|e| {
-                    let kind = e.event_type.as_deref().unwrap_or("view");
-                    let v = serde_json::json!({"user": e.user, "item": e.item, "type": kind, "timestamp": e.timestamp});
-                    parse_row(&v, now, |_| true).ok()
-                })
-                .collect();
-            if rows.len() != chunk.len() {
-                return Err(Failure::Usage(
-                    "event types must be view, start, complete, click or impression".into(),
-                ));
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(events.len() as u64)
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template("      events {wide_bar} {pos}/{len} {eta}") {
+            bar.set_style(style);
+        }
+        for (c, chunk) in events.chunks(500).enumerate() {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (r, e) in chunk.iter().enumerate() {
+                let kind = e.event_type.as_deref().unwrap_or("view");
+                let v = serde_json::json!({"user": e.user, "item": e.item, "type": kind, "timestamp": e.timestamp});
+                match parse_row(&v, now, |_| true) {
+                    Ok(row) => rows.push(row),
+                    Err(why) => {
+                        let path = a.events.as_deref().unwrap_or(Path::new("events"));
+                        return Err(Failure::Work(ServerError::Input {
+                            path: path.display().to_string(),
+                            line: None,
+                            reason: format!("event {} (user {:?}, type {kind:?}): {why:?}", c * 500 + r + 1, e.user),
+                        }));
+                    }
+                }
             }
             for s in store.insert_events(&rows).await? {
                 if s {
@@ -298,7 +309,9 @@ pub fn import(a: ImportArgs, quiet: bool) -> Outcome {
                     duplicate += 1;
                 }
             }
+            bar.inc(chunk.len() as u64);
         }
+        bar.finish_and_clear();
         if !quiet {
             eprintln!(
                 "groundrec: imported {} items and {stored} events ({duplicate} already there) into {}",
