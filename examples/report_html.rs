@@ -150,7 +150,7 @@ fn html(report: &Report) -> String {
         .collect();
     let mut page = String::from(
         "<!doctype html><html><head><meta charset='utf-8'><title>groundrec report</title>\
-         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}figure{display:inline-block;margin:1em}\
+         <style>body{font-family:'Noto Sans CJK KR','Noto Sans KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:60em;margin:2em auto}figure{display:inline-block;margin:1em}\
          table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
          td.l{text-align:left}</style></head><body><h1>groundrec pipeline report</h1>",
     );

@@ -193,10 +193,8 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_watch_picks_up_a_newly_promoted_version() {
-    let (guard, url) = common::sqlite_url();
-    let root = guard.path().join("versions");
+/// Versions `a` (as fitted) and `b` (one item more) under a folder of versions, `a` current.
+fn two_versions(root: &std::path::Path) {
     let fitted = groundrec::FittedPipeline::load(common::artifacts()).expect("load");
     fitted.save(root.join("versions/a")).expect("save a");
     let mut b = fitted.clone();
@@ -208,23 +206,52 @@ async fn serve_watch_picks_up_a_newly_promoted_version() {
     .expect("upsert");
     b.save(root.join("versions/b")).expect("save b");
     groundrec_server::write_atomically(&root.join("current"), b"a\n").expect("current");
-    let server = replica_of(&url, &root, true);
-    let c = reqwest::Client::new();
-    let status = || async {
-        c.get(format!("{}/v1/items/Zz1", server.base))
+}
+
+/// Waits until the replica serves item Zz1 (version b), 15 s at most.
+async fn serves_b(c: &reqwest::Client, server: &Replica) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = c
+            .get(format!("{}/v1/items/Zz1", server.base))
             .send()
             .await
-            .expect("get")
-            .status()
-    };
-    assert_eq!(status().await, 404, "version a has no Zz1");
-    groundrec_server::write_atomically(&root.join("current"), b"b\n").expect("promote b");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while status().await != 200 {
-        assert!(
-            Instant::now() < deadline,
-            "the promoted version was not picked up"
-        );
+            .expect("get");
+        if r.status() == 200 {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_watch_and_sighup_pick_up_a_newly_promoted_version() {
+    let (guard, url) = common::sqlite_url();
+    let c = reqwest::Client::new();
+    for watch in [true, false] {
+        let root = guard.path().join(format!("versions-{watch}"));
+        two_versions(&root);
+        let server = replica_of(&url, &root, watch);
+        let r = c
+            .get(format!("{}/v1/items/Zz1", server.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 404, "version a has no Zz1");
+        groundrec_server::write_atomically(&root.join("current"), b"b\n").expect("promote b");
+        if !watch {
+            let hup = Command::new("kill")
+                .args(["-HUP", &server.child.id().to_string()])
+                .status()
+                .expect("kill -HUP");
+            assert!(hup.success());
+        }
+        assert!(
+            serves_b(&c, &server).await,
+            "watch {watch}: version b was not picked up"
+        );
     }
 }
