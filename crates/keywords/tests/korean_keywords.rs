@@ -120,9 +120,14 @@ const PARTICLES: &[&str] = &[
     "은", "는", "이", "가", "을", "를", "의", "에", "에서", "와", "과", "으로", "로", "도", "만",
 ];
 
-/// Share of the teachers' nouns found in the top 5 (also checks that no keyword ends in a
-/// particle), with e5 in float32 or with int8 dense layers.
-fn korean_noun_share(int8: bool) -> f64 {
+/// Top-5 keywords of the real setup (ko-dic nouns and n-grams, e5 in float32 or with int8
+/// dense layers), and the analyzer behind it.
+fn top5_extractor(
+    int8: bool,
+) -> (
+    KeywordExtractor<TransformerEmbedder, AutoCandidates>,
+    Arc<KoreanAnalyzer>,
+) {
     let analyzer =
         Arc::new(KoreanAnalyzer::load(common::model("ko-dic")).expect("dictionary loads"));
     let generator = AutoCandidates::new(
@@ -139,6 +144,13 @@ fn korean_noun_share(int8: bool) -> f64 {
         generator,
         KeywordParams::default().top_n(5).check().expect("valid"),
     );
+    (x, analyzer)
+}
+
+/// Share of the teachers' nouns found in the top 5 (also checks that no keyword ends in a
+/// particle), with e5 in float32 or with int8 dense layers.
+fn korean_noun_share(int8: bool) -> f64 {
+    let (x, analyzer) = top5_extractor(int8);
     let docs: Vec<&str> = LECTURES.iter().map(|l| l.0).collect();
     let out = x.extract(&docs).expect("extraction");
     let (mut found, mut expected) = (0usize, 0usize);
@@ -195,21 +207,7 @@ fn int8_korean_top5_still_holds_the_teachers_nouns() {
 
 /// Share of the expected terms of `LONGER` that some top-5 keyword contains (printed).
 fn longer_term_share() -> f64 {
-    let analyzer =
-        Arc::new(KoreanAnalyzer::load(common::model("ko-dic")).expect("dictionary loads"));
-    let generator = AutoCandidates::new(
-        NgramCandidates::new(1, 2).expect("valid"),
-        Some(KoreanNounCandidates::new(analyzer, 2).expect("valid")),
-    );
-    let e5 = TransformerEmbedder::builder(common::model("multilingual-e5-small"))
-        .prefix("query: ")
-        .build()
-        .expect("e5 loads");
-    let x = KeywordExtractor::new(
-        e5,
-        generator,
-        KeywordParams::default().top_n(5).check().expect("valid"),
-    );
+    let (x, _) = top5_extractor(false);
     let docs: Vec<&str> = LONGER.iter().map(|l| l.0).collect();
     let out = x.extract(&docs).expect("extraction");
     let (mut found, mut expected) = (0usize, 0usize);

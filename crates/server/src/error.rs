@@ -89,7 +89,8 @@ impl ServerError {
         }
     }
 
-    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+    /// A [`ServerError::Io`] naming `path`.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.as_ref().display().to_string(),
             source,

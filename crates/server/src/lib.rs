@@ -47,4 +47,4 @@ pub use service::{
     report_html, resolve_artifacts, router, serve, ListResponse, ServeConfig, Service, OPENAPI,
 };
 pub use store::{now_ms, Backend, Bucket, ItemChange, ServedList, Store, HIT_WINDOW_MS};
-pub use versions::{current_version, publish, write_atomically, Promotion};
+pub use versions::{current_version, publish, save_fit, write_atomically, Promotion};

@@ -55,6 +55,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| ServerError::io(path, e))
 }
 
+/// Saves `fitted` into the artifact folder `dir` with its report as `report.json` and
+/// `report.html`, all in one save (see [`FittedPipeline::save_with_files`]).
+pub fn save_fit(dir: &Path, fitted: &FittedPipeline, report: &Report) -> Result<()> {
+    save_fit_with(dir, fitted, report, Vec::new())
+}
+
+fn save_fit_with(
+    dir: &Path,
+    fitted: &FittedPipeline,
+    report: &Report,
+    mut extra: Vec<(&str, Vec<u8>)>,
+) -> Result<()> {
+    let html = crate::report_html(report, fitted.model_id()).into_bytes();
+    extra.splice(
+        0..0,
+        [("report.json", pretty(report)?), ("report.html", html)],
+    );
+    Ok(fitted.save_with_files(dir, &extra)?)
+}
+
 /// Saves `fitted` as a new version under `root`, scores it and the current version on the
 /// same held-out `cases`, and makes it current when the rule allows.
 pub fn publish(
@@ -81,15 +101,12 @@ pub fn publish(
         candidate,
         previous,
     };
-    let files = [
-        ("report.json", pretty(report)?),
-        (
-            "report.html",
-            crate::report_html(report, &version).into_bytes(),
-        ),
-        ("promotion.json", pretty(&promotion)?),
-    ];
-    fitted.save_with_files(&dir, &files)?;
+    save_fit_with(
+        &dir,
+        fitted,
+        report,
+        vec![("promotion.json", pretty(&promotion)?)],
+    )?;
     if promoted {
         write_atomically(&root.join("current"), format!("{version}\n").as_bytes())?;
     }
@@ -97,7 +114,7 @@ pub fn publish(
 }
 
 /// Pretty JSON, for the files saved beside a version.
-pub(crate) fn pretty<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+fn pretty<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(v).map_err(|e| ServerError::Internal(e.to_string()))
 }
 

@@ -109,19 +109,7 @@ async fn two_replicas_on_one_postgres_see_each_others_events_and_items() {
         .await
         .expect("put");
     assert_eq!(r.status(), 201);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = c
-            .get(format!("{}/v1/items/Hi9", b.base))
-            .send()
-            .await
-            .expect("get");
-        if r.status() == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "b never saw Hi9");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert!(serves_item(&c, &b, "Hi9").await, "b never saw Hi9");
     let from_b = list(b.base.clone()).await;
     let from_a = list(a.base.clone()).await;
     assert_eq!(common::list_items(&from_a), common::list_items(&from_b));
@@ -208,12 +196,12 @@ fn two_versions(root: &std::path::Path) {
     groundrec_server::write_atomically(&root.join("current"), b"a\n").expect("current");
 }
 
-/// Waits until the replica serves item Zz1 (version b), 15 s at most.
-async fn serves_b(c: &reqwest::Client, server: &Replica) -> bool {
+/// Waits until the replica serves `item`, 15 s at most.
+async fn serves_item(c: &reqwest::Client, server: &Replica, item: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let r = c
-            .get(format!("{}/v1/items/Zz1", server.base))
+            .get(format!("{}/v1/items/{item}", server.base))
             .send()
             .await
             .expect("get");
@@ -250,7 +238,7 @@ async fn serve_watch_and_sighup_pick_up_a_newly_promoted_version() {
             assert!(hup.success());
         }
         assert!(
-            serves_b(&c, &server).await,
+            serves_item(&c, &server, "Zz1").await,
             "watch {watch}: version b was not picked up"
         );
     }

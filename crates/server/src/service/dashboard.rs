@@ -37,6 +37,26 @@ fn per_model(
         .collect()
 }
 
+/// `buckets` merged into buckets of `width_ms` (a multiple of theirs), oldest first.
+fn regroup(buckets: &[crate::store::Bucket], width_ms: i64) -> Vec<crate::store::Bucket> {
+    let mut out: BTreeMap<i64, crate::store::Bucket> = BTreeMap::new();
+    for b in buckets {
+        let start = b.start_ms.div_euclid(width_ms) * width_ms;
+        let o = out.entry(start).or_insert_with(|| crate::store::Bucket {
+            start_ms: start,
+            ..Default::default()
+        });
+        o.events += b.events;
+        for (m, n) in &b.lists {
+            *o.lists.entry(m.clone()).or_default() += n;
+        }
+        for (m, n) in &b.hits {
+            *o.hits.entry(m.clone()).or_default() += n;
+        }
+    }
+    out.into_values().collect()
+}
+
 /// The offline report of the serving model (its `report.json`).
 fn offline_report(dir: &std::path::Path) -> String {
     let Ok(text) = std::fs::read_to_string(dir.join("report.json")) else {
@@ -70,9 +90,8 @@ pub(crate) async fn dashboard(
     let from = now - minutes * 60_000;
     let store = service.store();
     let per_minute = store.timeline(from, 60_000).await?;
-    let coarse = store
-        .timeline(from, (minutes * 60_000 / 12).max(60_000))
-        .await?;
+    // About twelve points for the hit rate: the minutes regrouped, not read again.
+    let coarse = regroup(&per_minute, (minutes / 12).max(1) * 60_000);
     let recent = store.recent_lists(LISTS_SAMPLED).await?;
     let total_events = store.event_count().await?;
     let live = service.live();
@@ -187,4 +206,25 @@ pub(crate) async fn dashboard(
         report = offline_report(&live.dir),
     );
     Ok(Html(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Bucket;
+
+    #[test]
+    fn regrouped_buckets_add_up() {
+        let b = |start_ms, events, lists: u64, hits: u64| Bucket {
+            start_ms,
+            events,
+            lists: [("m".to_string(), lists)].into(),
+            hits: [("m".to_string(), hits)].into(),
+        };
+        let got = regroup(
+            &[b(0, 1, 2, 1), b(60_000, 3, 4, 0), b(120_000, 5, 6, 6)],
+            120_000,
+        );
+        assert_eq!(got, [b(0, 4, 6, 1), b(120_000, 5, 6, 6)]);
+    }
 }

@@ -146,14 +146,13 @@ impl Service {
         }
     }
 
-    fn swap(&self, live: Live) {
+    fn swap(&self, new: Arc<Live>) {
         let old = self.live();
-        if old.pipeline.model_id() != live.pipeline.model_id() {
+        if old.pipeline.model_id() != new.pipeline.model_id() {
             self.inner
                 .metrics
-                .serving(Some(old.pipeline.model_id()), live.pipeline.model_id());
+                .serving(Some(old.pipeline.model_id()), new.pipeline.model_id());
         }
-        let new = Arc::new(live);
         match self.inner.live.write() {
             Ok(mut g) => *g = new,
             Err(poisoned) => *poisoned.into_inner() = new,
@@ -182,7 +181,7 @@ impl Service {
         let live = self.live();
         let (next, changed) = advance(&self.inner.store, &live, prepared).await?;
         if let Some(next) = next {
-            self.swap(next);
+            self.swap(Arc::new(next));
         }
         Ok(changed)
     }
@@ -192,11 +191,7 @@ impl Service {
     pub async fn put_items(&self, items: Vec<Item>) -> Result<()> {
         let _w = self.inner.writer.lock().await;
         let live = self.live();
-        let p = live.pipeline.clone();
-        let copy = items.clone();
-        let ready = tokio::task::spawn_blocking(move || p.prepare_upsert(&copy))
-            .await
-            .map_err(|e| ServerError::Internal(format!("item preparation stopped: {e}")))??;
+        let ready = prepare(live, items.clone()).await?;
         self.inner.store.put_items(&items).await?;
         self.sync_locked(Some((items, ready))).await?;
         Ok(())
@@ -232,8 +227,9 @@ impl Service {
             dir,
             item_seq: 0,
         };
+        let fresh = Arc::new(fresh);
         let (next, _) = advance(&self.inner.store, &fresh, None).await?;
-        let next = next.unwrap_or(fresh);
+        let next = next.map_or(fresh, Arc::new);
         let id = next.pipeline.model_id().to_string();
         self.swap(next);
         Ok(id)
@@ -265,11 +261,20 @@ impl Service {
 
 type Prepared = (Vec<Item>, groundrec::PreparedItems);
 
+/// Keywords, embeddings and clusters of `items` for `live`'s pipeline, on the blocking pool
+/// (a transformer embedder runs there); the pipeline is shared, not copied.
+async fn prepare(live: Arc<Live>, items: Vec<Item>) -> Result<groundrec::PreparedItems> {
+    tokio::task::spawn_blocking(move || live.pipeline.prepare_upsert(&items))
+        .await
+        .map_err(|e| ServerError::Internal(format!("item preparation stopped: {e}")))?
+        .map_err(ServerError::from)
+}
+
 /// `live` with the catalogue changes stored after `live.item_seq` applied (`None` when there
 /// are none), and how many items changed.
 async fn advance(
     store: &Store,
-    live: &Live,
+    live: &Arc<Live>,
     prepared: Option<Prepared>,
 ) -> Result<(Option<Live>, usize)> {
     let changes = store.item_changes_since(live.item_seq).await?;
@@ -299,15 +304,7 @@ async fn advance(
     if !upserts.is_empty() {
         let ready = match prepared {
             Some((items, ready)) if items == upserts => ready,
-            _ => {
-                let p = live.pipeline.clone();
-                let items = upserts.clone();
-                tokio::task::spawn_blocking(move || p.prepare_upsert(&items))
-                    .await
-                    .map_err(|e| {
-                        ServerError::Internal(format!("item preparation stopped: {e}"))
-                    })??
-            }
+            _ => prepare(live.clone(), upserts).await?,
         };
         pipeline.apply_upsert(ready)?;
     }
@@ -337,7 +334,7 @@ async fn mark_hits(service: Service, mut rx: mpsc::Receiver<Vec<crate::event::Ne
         service.flush_lists().await;
         let refs: Vec<&crate::event::NewEvent> = events.iter().collect();
         // A failure loses these hit counts only.
-        if let Ok((first, _)) = service.inner.store.mark_hits(&refs).await {
+        if let Ok(first) = service.inner.store.mark_hits(&refs).await {
             for m in first {
                 service.inner.metrics.hits(&m, 1);
             }

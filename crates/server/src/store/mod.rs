@@ -346,6 +346,17 @@ impl Store {
         rows.iter().map(change).collect()
     }
 
+    /// The catalogue the store holds: each item's newest state, deleted ones left out, in
+    /// the order of their last change.
+    pub async fn catalog_items(&self) -> Result<Vec<Item>> {
+        Ok(self
+            .item_changes_since(0)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.item)
+            .collect())
+    }
+
     /// The newest change's seq (0 when there is none).
     pub async fn last_item_change(&self) -> Result<i64> {
         let row = sqlx::query("SELECT max(seq) FROM item_changes")
@@ -364,10 +375,10 @@ impl Store {
         for l in lists {
             let items = serde_json::to_string(&l.items)
                 .map_err(|e| ServerError::Internal(format!("list {}: {e}", l.list_id)))?;
-            sqlx::query(
-                "INSERT INTO served_lists (list_id, user_id, model_id, items, fallback, served_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (list_id) DO NOTHING",
-            )
+            sqlx::query(&format!(
+                "INSERT INTO served_lists ({LIST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (list_id) DO NOTHING"
+            ))
             .bind(l.list_id.clone())
             .bind(l.user.clone())
             .bind(l.model_id.clone())
@@ -387,8 +398,7 @@ impl Store {
         for chunk in ids.chunks(100) {
             let marks = self.marks(1, chunk.len());
             let sql = format!(
-                "SELECT list_id, user_id, model_id, items, fallback, served_ms FROM served_lists \
-                 WHERE list_id IN ({})",
+                "SELECT {LIST_COLUMNS} FROM served_lists WHERE list_id IN ({})",
                 marks.join(",")
             );
             let mut q = sqlx::query(&sql);
@@ -402,19 +412,10 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Lists served since `since_ms`, oldest first.
-    pub async fn lists_since(&self, since_ms: i64) -> Result<Vec<ServedList>> {
-        let rows = sqlx::query(
-            "SELECT list_id, user_id, model_id, items, fallback, served_ms FROM served_lists \
-             WHERE served_ms >= $1 ORDER BY served_ms",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(served).collect()
-    }
 }
+
+/// The columns of `served_lists`, in the order [`served`] reads them.
+const LIST_COLUMNS: &str = "list_id, user_id, model_id, items, fallback, served_ms";
 
 fn served(r: &AnyRow) -> Result<ServedList> {
     let list_id: String = r.try_get(0)?;

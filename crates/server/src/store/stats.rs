@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::{ServedList, Store};
+use super::{ServedList, Store, LIST_COLUMNS};
 use crate::error::Result;
 use crate::event::NewEvent;
 
@@ -26,22 +26,20 @@ pub struct Bucket {
     pub hits: BTreeMap<String, u64>,
 }
 
-const LIST_COLUMNS: &str = "list_id, user_id, model_id, items, fallback, served_ms";
-
 impl Store {
     /// Marks the served lists these events engage with (a click, start or complete on one of
     /// a list's items: the list named by `list_id`, or else the user's latest list with that
     /// item served up to [`HIT_WINDOW_MS`] before). Returns the model version of each list hit
-    /// for the first time (every list counts once, whichever replica saw the event) and the
-    /// named lists the store does not hold (yet).
-    pub async fn mark_hits(&self, events: &[&NewEvent]) -> Result<(Vec<String>, Vec<String>)> {
+    /// for the first time (every list counts once, whichever replica saw the event). A list
+    /// not in the store yet is not hit: write served lists before their events' hits.
+    pub async fn mark_hits(&self, events: &[&NewEvent]) -> Result<Vec<String>> {
         let engaged: Vec<&NewEvent> = events
             .iter()
             .copied()
             .filter(|e| e.kind.engages())
             .collect();
         if engaged.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok(Vec::new());
         }
         let named: Vec<String> = engaged.iter().filter_map(|e| e.list_id.clone()).collect();
         let by_id = self.lists_by_id(&named).await?;
@@ -98,11 +96,7 @@ impl Store {
                 first.push(r.try_get::<String, _>(0)?);
             }
         }
-        let missing = named
-            .into_iter()
-            .filter(|id| !by_id.contains_key(id))
-            .collect();
-        Ok((first, missing))
+        Ok(first)
     }
 
     /// Lists served to these users since `since_ms`, oldest first, by user.

@@ -6,8 +6,8 @@ use std::path::Path;
 use groundrec::sasrec::SasRec;
 use groundrec::{Catalog, DemoLearners, FittedPipeline, Observer, Pipeline, RecommendOptions};
 use groundrec_server::{
-    now_ms, parse_row, publish, report_html, resolve_artifacts, serve as serve_http,
-    write_atomically, ServeConfig, ServerError, Service, Store,
+    now_ms, parse_row, publish, resolve_artifacts, save_fit, serve as serve_http, write_atomically,
+    ServeConfig, ServerError, Service, Store,
 };
 
 use crate::progress::Progress;
@@ -48,12 +48,7 @@ fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Failure + '_ {
-    move |e| {
-        Failure::Work(ServerError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })
-    }
+    move |e| Failure::Work(ServerError::io(path, e))
 }
 
 fn write_file(path: &Path, text: &str) -> Outcome {
@@ -92,12 +87,7 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
         }
         (None, None, Some(url)) => runtime(1)?.block_on(async {
             let store = Store::connect(url).await?;
-            let items: Vec<groundrec::Item> = store
-                .item_changes_since(0)
-                .await?
-                .into_iter()
-                .filter_map(|c| c.item)
-                .collect();
+            let items = store.catalog_items().await?;
             if items.is_empty() {
                 return Err(Failure::Usage(format!(
                     "the store {url} holds no catalogue: run groundrec import first"
@@ -130,10 +120,7 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
             eprintln!("groundrec: version {} {verdict}: {}", p.version, p.reason);
         }
     } else {
-        let json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| ServerError::Internal(format!("report: {e}")))?;
-        let html = report_html(&report, fitted.model_id()).into_bytes();
-        fitted.save_with_files(&a.out, &[("report.json", json), ("report.html", html)])?;
+        save_fit(&a.out, &fitted, &report)?;
         if !quiet {
             eprintln!("{report}");
             eprintln!(
@@ -326,12 +313,7 @@ pub fn import(a: ImportArgs, quiet: bool) -> Outcome {
 pub fn export(a: ExportArgs, quiet: bool) -> Outcome {
     runtime(1)?.block_on(async {
         let store = Store::connect(&a.store).await?;
-        let items: Vec<groundrec::Item> = store
-            .item_changes_since(0)
-            .await?
-            .into_iter()
-            .filter_map(|c| c.item)
-            .collect();
+        let items = store.catalog_items().await?;
         let (catalog, _) = Catalog::from_items(items)?;
         write_file(&a.catalog, &catalog.to_jsonl()?)?;
         let events = store.all_events().await?;

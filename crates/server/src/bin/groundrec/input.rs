@@ -12,10 +12,7 @@ const LISTED: usize = 20;
 fn open(path: &Path) -> Result<BufReader<std::fs::File>, ServerError> {
     std::fs::File::open(path)
         .map(BufReader::new)
-        .map_err(|e| ServerError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })
+        .map_err(|e| ServerError::io(path, e))
 }
 
 /// Says which rows were dropped, on stderr (unless `quiet`); fails when none was kept.
