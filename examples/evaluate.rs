@@ -2,7 +2,7 @@
 //! one protocol for every figure, beside RecBole's SASRec.
 //!
 //! ```text
-//! scripts/evaluate ml100k [--epochs N] [--hashing] [--quiet]
+//! scripts/evaluate ml100k [--epochs N] [--id-dropout P] [--hashing] [--cold-start] [--quiet]
 //! cargo run --release --example evaluate -- ml100k [--data data/ml-100k] [--models models]
 //! ```
 //!
@@ -125,7 +125,7 @@ fn cold_start(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let which = std::env::args().nth(1).unwrap_or_default();
     if which != "ml100k" {
-        eprintln!("usage: evaluate ml100k [--data DIR] [--models DIR] [--epochs N] [--hashing] [--cold-start] [--quiet]");
+        eprintln!("usage: evaluate ml100k [--data DIR] [--models DIR] [--epochs N] [--id-dropout P] [--hashing] [--cold-start] [--quiet]");
         std::process::exit(2);
     }
     groundrec::set_threads(2)?;
@@ -142,6 +142,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sasrec = SasRec::params();
     if let Some(e) = epochs {
         sasrec = sasrec.epochs(e);
+    }
+    if let Some(p) = arg("--id-dropout") {
+        sasrec = sasrec.id_dropout(p.parse()?);
     }
     let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
     let bars = Bars::default();

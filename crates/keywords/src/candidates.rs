@@ -161,9 +161,11 @@ impl CandidateGenerator for NgramCandidates {
     }
 }
 
-/// Korean candidates from morphological analysis: nouns (`NNG`, `NNP`, and foreign words `SL`
-/// such as "Python") and runs of up to `max_words` adjacent nouns as compound candidates
-/// ("분수 덧셈"). Particles and endings never enter a candidate, so "분수의" gives "분수".
+/// Korean candidates from morphological analysis: nouns as written (`NNG`, `NNP` and foreign
+/// words `SL` such as "Python"; the dictionary's pieces of one written noun are joined again,
+/// so "판다스" and "scikit-learn" stay whole) and runs of up to `max_words` nouns separated
+/// by spaces as compound candidates ("분수 덧셈"). Particles and endings never enter a
+/// candidate, so "분수의" gives "분수".
 #[derive(Debug, Clone)]
 pub struct KoreanNounCandidates {
     analyzer: Arc<KoreanAnalyzer>,
@@ -194,7 +196,6 @@ impl CandidateGenerator for KoreanNounCandidates {
     fn candidates(&self, doc: &str) -> Result<Vec<Candidate>> {
         let morphemes = self.analyzer.analyze(doc)?;
         let mut out = Collector::default();
-        // Runs of nouns that only whitespace separates.
         let mut run: Vec<(usize, usize, String)> = Vec::new();
         let flush = |run: &mut Vec<(usize, usize, String)>, out: &mut Collector| {
             for n in 1..=self.max_words.min(run.len()) {
@@ -205,18 +206,19 @@ impl CandidateGenerator for KoreanNounCandidates {
             }
             run.clear();
         };
-        for m in &morphemes {
-            let noun = m.is_noun() || m.tag == "SL";
-            let long_enough =
-                m.surface.chars().count() >= 2 || (m.tag == "NNP" && !m.surface.is_empty());
+        for word in compound_words(&morphemes) {
+            let (start, end) = (morphemes[word.start].start, morphemes[word.end - 1].end);
+            let text = &doc[start..end];
+            let single_proper = word.len() == 1 && morphemes[word.start].tag == "NNP";
+            let long_enough = text.chars().count() >= 2 || single_proper;
             let gap_ok = run
                 .last()
-                .is_none_or(|last| doc[last.1..m.start].chars().all(char::is_whitespace));
-            if noun && long_enough && !self.stopwords.contains(&m.surface) {
-                if !gap_ok {
-                    flush(&mut run, &mut out);
-                }
-                run.push((m.start, m.end, m.surface.to_lowercase()));
+                .is_none_or(|last| doc[last.1..start].chars().all(char::is_whitespace));
+            if !gap_ok {
+                flush(&mut run, &mut out);
+            }
+            if long_enough && !self.stopwords.contains(text) {
+                run.push((start, end, text.to_lowercase()));
             } else {
                 flush(&mut run, &mut out);
             }
@@ -224,6 +226,52 @@ impl CandidateGenerator for KoreanNounCandidates {
         flush(&mut run, &mut out);
         Ok(out.out)
     }
+}
+
+/// The nouns of a text as a reader writes them: maximal runs of morphemes written together
+/// (no space between them) that make one noun, as ranges into `morphemes`. A run starts at a
+/// noun (`NNG`, `NNP`), a foreign word (`SL`, and `SN` digits) or a numeral with its counter
+/// (`NR` + `NNBC`: "이차"), and goes on through further
+/// nouns, dependent nouns (`NNB`) and noun suffixes (`XSN`, except the plural "들"), and
+/// through "-", ".", "+" or "#" between foreign parts. So the dictionary's pieces come back
+/// whole: "판" + "다스" is "판다스", "결" + "측" + "치" is "결측치", "scikit" + "-" +
+/// "learn" is "scikit-learn"; particles and endings stay out ("판다스로" gives "판다스").
+fn compound_words(morphemes: &[crate::korean::Morpheme]) -> Vec<std::ops::Range<usize>> {
+    let starts = |m: &crate::korean::Morpheme| m.is_noun() || m.tag == "SL" || m.tag == "SN";
+    let foreign = |m: &crate::korean::Morpheme| m.tag == "SL" || m.tag == "SN";
+    let glued = |i: usize| morphemes[i].start == morphemes[i - 1].end;
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < morphemes.len() {
+        // A numeral starts a word only with its counter: "이" + "차" is "이차".
+        let counted = morphemes[i].tag == "NR"
+            && morphemes.get(i + 1).is_some_and(|m| m.tag == "NNBC")
+            && glued(i + 1);
+        if !starts(&morphemes[i]) && !counted {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < morphemes.len() && glued(end) {
+            let (prev, m) = (&morphemes[end - 1], &morphemes[end]);
+            let joins = starts(m)
+                || m.tag == "NNBC" && (prev.tag == "NR" || prev.tag == "SN")
+                || (m.tag == "NNB" || (m.tag == "XSN" && m.surface != "들")) && !foreign(prev)
+                || m.tag == "SY"
+                    && ["-", ".", "+", "#"].contains(&m.surface.as_str())
+                    && foreign(prev)
+                    && morphemes
+                        .get(end + 1)
+                        .is_some_and(|next| foreign(next) && next.start == m.end);
+            if !joins {
+                break;
+            }
+            end += 1;
+        }
+        words.push(i..end);
+        i = end;
+    }
+    words
 }
 
 /// Korean analysis for documents with Hangul, word n-grams for the others.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::candidates::{Candidate, CandidateGenerator};
 use crate::error::{KeywordsError, Result};
-use crate::select::{max_sum, mmr, top_indices, Diversity};
+use crate::select::{max_sum, mmr, not_nested, top_indices, Diversity};
 
 /// Scoring options (unchecked); [`KeywordParams::check`] gives [`KeywordValidParams`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,8 @@ pub struct KeywordValidParams {
     max_df: f64,
     #[serde(default = "default_max_candidates")]
     max_candidates: usize,
+    #[serde(default)]
+    drop_nested: bool,
 }
 
 fn all() -> f64 {
@@ -47,6 +49,7 @@ impl Default for KeywordParams {
             min_df: 1,
             max_df: 1.0,
             max_candidates: DEFAULT_MAX_CANDIDATES,
+            drop_nested: false,
         })
     }
 }
@@ -83,6 +86,15 @@ impl KeywordParams {
     /// default), where an unbounded 12,000-word text needed 2.5 GB.
     pub fn max_candidates(mut self, n: usize) -> Self {
         self.0.max_candidates = n;
+        self
+    }
+    /// Drop a candidate whose words nest with those of a better-scored one: all its words are
+    /// in it ("선형" after "선형 회귀") or it holds all of its words ("판다스 라이브러리" after
+    /// "판다스"). The top n then name different things instead of one term three ways. Off by
+    /// default (KeyBERT keeps them); the groundrec pipeline turns it on. Partial overlaps
+    /// stay ("체세포 분열" and "감수 분열").
+    pub fn drop_nested(mut self, on: bool) -> Self {
+        self.0.drop_nested = on;
         self
     }
 
@@ -144,6 +156,11 @@ impl KeywordValidParams {
     pub fn max_df(&self) -> f64 {
         self.max_df
     }
+    /// Whether candidates nested in better-scored ones are dropped.
+    pub fn drop_nested(&self) -> bool {
+        self.drop_nested
+    }
+
     /// Candidates considered per document.
     pub fn max_candidates(&self) -> usize {
         self.max_candidates
@@ -322,6 +339,17 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
             let rows: Vec<usize> = kept.iter().map(|&(_, i)| i).collect();
             let cand_emb = words.select(Axis(0), &rows);
             let doc_sim: Vec<f32> = cand_emb.dot(&doc_emb.row(d)).to_vec();
+            let (kept, cand_emb, doc_sim) = if self.params.drop_nested {
+                let keys: Vec<&str> = kept.iter().map(|(c, _)| c.key.as_str()).collect();
+                let keep = not_nested(&keys, &doc_sim);
+                (
+                    keep.iter().map(|&i| kept[i]).collect(),
+                    cand_emb.select(Axis(0), &keep),
+                    keep.iter().map(|&i| doc_sim[i]).collect(),
+                )
+            } else {
+                (kept, cand_emb, doc_sim)
+            };
             let mut fell_back = false;
             let picked = match self.params.diversity {
                 Diversity::None => top_indices(&doc_sim, self.params.top_n),

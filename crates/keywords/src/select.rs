@@ -69,6 +69,32 @@ pub(crate) fn mmr(
 }
 
 /// Number of `k`-subsets of `n` things, saturating.
+/// Indices of the candidates (keys of space-separated words) that survive nesting, best
+/// `scores` first: a candidate goes when its word set contains, or is contained in, the word
+/// set of a better-scored survivor.
+pub(crate) fn not_nested(keys: &[&str], scores: &[f32]) -> Vec<usize> {
+    let sets: Vec<Vec<&str>> = keys
+        .iter()
+        .map(|k| {
+            let mut w: Vec<&str> = k.split(' ').collect();
+            w.sort_unstable();
+            w.dedup();
+            w
+        })
+        .collect();
+    let within = |a: &[&str], b: &[&str]| a.iter().all(|w| b.binary_search(w).is_ok());
+    let mut kept: Vec<usize> = Vec::new();
+    for i in top_indices(scores, scores.len()) {
+        let nested = kept
+            .iter()
+            .any(|&k| within(&sets[i], &sets[k]) || within(&sets[k], &sets[i]));
+        if !nested {
+            kept.push(i);
+        }
+    }
+    kept
+}
+
 pub(crate) fn combinations(n: usize, k: usize) -> u64 {
     if k > n {
         return 0;
@@ -137,6 +163,31 @@ pub(crate) fn max_sum(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_candidates_give_way_to_better_scored_ones() {
+        let keys = [
+            "선형 회귀",
+            "선형",
+            "회귀 모델",
+            "경사 하강법",
+            "하강법",
+            "체세포 분열",
+            "감수 분열",
+            "선형 회귀 모델",
+        ];
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
+        assert_eq!(not_nested(&keys, &scores), vec![0, 2, 3, 5, 6]);
+        // A longer phrase goes too when its part scored better; order follows the scores.
+        assert_eq!(
+            not_nested(&["판다스 라이브러리", "판다스"], &[0.1, 0.5]),
+            vec![1]
+        );
+        assert_eq!(
+            not_nested(&["a b", "b a", "c"], &[0.3, 0.2, 0.1]),
+            vec![0, 2]
+        );
+    }
     use ndarray::array;
     use proptest::prelude::*;
 

@@ -198,6 +198,7 @@ mod tests {
                 separate_output,
                 item_bias,
                 attention_output_dropout: false,
+                id_dropout: 0.0,
             };
             let net = network(&config, seed);
             let weights = net.export().expect("exports");

@@ -84,6 +84,7 @@ mod tests {
             separate_output: false,
             item_bias: false,
             attention_output_dropout: false,
+            id_dropout: 0.0,
         };
         Network::new(&config, seed, Device::Cpu).expect("valid config")
     }

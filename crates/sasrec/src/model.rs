@@ -46,6 +46,12 @@ pub struct ModelConfig {
     /// trained.
     #[serde(default = "yes")]
     pub attention_output_dropout: bool,
+    /// With content features, the probability that training reads an item occurrence (in a
+    /// history, as a target or as a negative) from its projected content alone, its ID
+    /// embedding and bias left out (DropoutNet's idea). It teaches the content projection to
+    /// stand on its own, as it must for items added after the fit. Training only; 0: off.
+    #[serde(default)]
+    pub id_dropout: f64,
 }
 
 /// Serde default of flags that were always on before they became settings.
@@ -68,6 +74,7 @@ impl ModelConfig {
             separate_output: false,
             item_bias: false,
             attention_output_dropout: false,
+            id_dropout: 0.0,
         }
     }
 
@@ -89,11 +96,13 @@ impl ModelConfig {
                 format!("{} must divide hidden ({})", self.heads, self.hidden),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(SasRecError::param(
-                "dropout",
-                format!("must be in [0, 1), got {}", self.dropout),
-            ));
+        for (param, v) in [("dropout", self.dropout), ("id_dropout", self.id_dropout)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(SasRecError::param(
+                    param,
+                    format!("must be in [0, 1), got {v}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -264,26 +273,63 @@ impl Network {
 
     /// Vectors of the items `ids` (any shape) as the model reads them: ID embedding plus
     /// projected content.
+    #[cfg(test)]
     pub(crate) fn items(&self, ids: &Tensor) -> Tensor {
-        self.with_content(self.item.forward(ids), ids)
+        self.items_t(ids, false)
+    }
+
+    /// [`Network::items`], with [`ModelConfig::id_dropout`] applied when training.
+    fn items_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        let e = self.item.forward(ids);
+        let e = match self.id_keep(ids, train) {
+            Some(keep) => e * keep.unsqueeze(-1),
+            None => e,
+        };
+        self.with_content(e, ids)
     }
 
     /// Vectors of the items `ids` (any shape `[..]`) as the model scores them, `[.., width]`
     /// (see [`Network::score_width`]): the input vectors, or the output table plus projected
     /// content when the tables are separate; with item biases, the bias is appended as one
     /// more column. A score is the dot product of a [`Network::queries`] row with a target.
+    #[cfg(test)]
     pub(crate) fn targets(&self, ids: &Tensor) -> Tensor {
-        let v = match &self.output {
-            Some(o) => self.with_content(o.forward(ids), ids),
-            None => self.items(ids),
+        self.targets_t(ids, false)
+    }
+
+    /// [`Network::targets`], with [`ModelConfig::id_dropout`] applied when training: a
+    /// dropped occurrence keeps its projected content only, as an item added after the fit.
+    pub(crate) fn targets_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        let keep = self.id_keep(ids, train);
+        let table = self.output.as_ref().unwrap_or(&self.item);
+        let e = table.forward(ids);
+        let e = match &keep {
+            Some(k) => e * k.unsqueeze(-1),
+            None => e,
         };
+        let v = self.with_content(e, ids);
         match &self.bias {
             Some(b) => {
                 let col = b.index_select(0, &ids.flatten(0, -1)).view_as(ids);
+                let col = match &keep {
+                    Some(k) => col * k,
+                    None => col,
+                };
                 Tensor::cat(&[v, col.unsqueeze(-1)], -1)
             }
             None => v,
         }
+    }
+
+    /// A 0/1 mask shaped as `ids` keeping each ID embedding with probability
+    /// `1 - id_dropout`, when training a model with content features; `None` otherwise.
+    fn id_keep(&self, ids: &Tensor, train: bool) -> Option<Tensor> {
+        let p = self.config.id_dropout;
+        (train && p > 0.0 && self.content.is_some()).then(|| {
+            Tensor::rand(ids.size(), (Kind::Float, ids.device()))
+                .ge(p)
+                .to_kind(Kind::Float)
+        })
     }
 
     /// Hidden states `[.., hidden]` made scoring queries `[.., width]`: unchanged, or with a
@@ -327,13 +373,31 @@ impl Network {
     /// Scoring vectors of all items `[n_items + 1, width]` (row 0 is padding), as
     /// [`Network::targets`] gives them.
     pub(crate) fn all_targets(&self) -> Tensor {
+        self.all_targets_t(false)
+    }
+
+    /// [`Network::all_targets`], with [`ModelConfig::id_dropout`] applied per item when
+    /// training.
+    pub(crate) fn all_targets_t(&self, train: bool) -> Tensor {
         let table = self.output.as_ref().unwrap_or(&self.item);
-        let v = match &self.content {
-            Some((f, proj)) => &table.ws + proj.forward(f),
+        let all = Tensor::arange(table.ws.size()[0], (Kind::Int64, table.ws.device()));
+        let keep = self.id_keep(&all, train);
+        let ws = match &keep {
+            Some(k) => &table.ws * k.unsqueeze(-1),
             None => table.ws.shallow_clone(),
         };
+        let v = match &self.content {
+            Some((f, proj)) => ws + proj.forward(f),
+            None => ws,
+        };
         match &self.bias {
-            Some(b) => Tensor::cat(&[v, b.unsqueeze(1)], 1),
+            Some(b) => {
+                let b = match &keep {
+                    Some(k) => b * k,
+                    None => b.shallow_clone(),
+                };
+                Tensor::cat(&[v, b.unsqueeze(1)], 1)
+            }
             None => v,
         }
     }
@@ -373,7 +437,8 @@ impl Network {
         let real = seqs.ne(0).unsqueeze(-1).to_kind(Kind::Float); // [n, len, 1]
         let first = self.config.max_len as i64 - len;
         let positions = Tensor::arange_start(first, first + len, (Kind::Int64, device));
-        let mut x = self.items(seqs) * d.sqrt() + self.position.forward(&positions).unsqueeze(0);
+        let mut x =
+            self.items_t(seqs, train) * d.sqrt() + self.position.forward(&positions).unsqueeze(0);
         x = x.dropout(self.config.dropout, train) * &real;
         // Query i sees keys j <= i that are real items; every query also sees itself, so that
         // padding rows stay finite (they are zeroed afterwards).
@@ -422,6 +487,7 @@ mod tests {
             separate_output: false,
             item_bias: false,
             attention_output_dropout: true,
+            id_dropout: 0.0,
         }
     }
 
@@ -570,6 +636,77 @@ mod tests {
         net.zero_id_embeddings(&[7]);
         assert_eq!(net.all_targets().get(7).abs().max().double_value(&[]), 0.0);
         assert_eq!(tiny(false).score_width(), 8);
+    }
+
+    #[test]
+    fn id_dropout_reads_dropped_occurrences_from_content_alone() {
+        let cfg = ModelConfig {
+            feature_dim: 4,
+            item_bias: true,
+            id_dropout: 0.4,
+            ..config(false)
+        };
+        let features = Tensor::randn([21, 4], (Kind::Float, Device::Cpu));
+        let _ = tch::no_grad(|| features.get(0).zero_());
+        let build = || {
+            let mut net = Network::new(&cfg, 5, Device::Cpu).expect("valid config");
+            net.set_features(&features).expect("features fit");
+            net
+        };
+        let net = build();
+        let mut content_only = build();
+        let all: Vec<i64> = (1..=20).collect();
+        content_only.zero_id_embeddings(&all);
+        let ids = Tensor::from_slice(&all).repeat([100]);
+        let row_gap = |a: &Tensor, b: &Tensor| (a - b).abs().amax(-1, false);
+        let (whole, alone) = (net.targets(&ids), content_only.targets(&ids));
+        assert!(row_gap(&whole, &alone).min().double_value(&[]) > 1e-3);
+        // Scoring (not training) never drops.
+        assert_eq!(
+            row_gap(&net.targets_t(&ids, false), &whole)
+                .max()
+                .double_value(&[]),
+            0.0
+        );
+        let t = net.targets_t(&ids, true);
+        let kept = row_gap(&t, &whole).lt(1e-6);
+        let dropped = row_gap(&t, &alone).lt(1e-6);
+        // Every row is one or the other, and about 40 % are dropped.
+        assert!(kept.logical_xor(&dropped).all().int64_value(&[]) == 1);
+        let share = dropped
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
+        assert!((0.3..0.5).contains(&share), "dropped share {share}");
+        let full = net.all_targets_t(true);
+        let dropped_rows = row_gap(&full, &content_only.all_targets()).lt(1e-6);
+        assert!(
+            dropped_rows
+                .to_kind(Kind::Float)
+                .sum(Kind::Float)
+                .double_value(&[])
+                >= 1.0
+        );
+        // Without content features there is nothing to fall back on: no dropout.
+        let plain = Network::new(
+            &ModelConfig {
+                id_dropout: 0.4,
+                ..config(false)
+            },
+            5,
+            Device::Cpu,
+        )
+        .expect("valid config");
+        let ids = Tensor::from_slice(&all);
+        assert_eq!(
+            row_gap(&plain.targets_t(&ids, true), &plain.targets(&ids))
+                .max()
+                .double_value(&[]),
+            0.0
+        );
+        let mut bad = cfg.clone();
+        bad.id_dropout = 1.0;
+        assert!(bad.check().is_err());
     }
 
     #[test]

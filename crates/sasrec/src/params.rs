@@ -149,6 +149,8 @@ pub struct SasRecValidParams {
     pub(crate) item_bias: bool,
     #[serde(default = "crate::model::yes")]
     pub(crate) attention_output_dropout: bool,
+    #[serde(default)]
+    pub(crate) id_dropout: f64,
     pub(crate) loss: Loss,
     pub(crate) learning_rate: f64,
     #[serde(default)]
@@ -202,6 +204,7 @@ impl SasRec {
             separate_output: false,
             item_bias: false,
             attention_output_dropout: false,
+            id_dropout: 0.0,
             loss: Loss::SampledSoftmax { negatives: 256 },
             learning_rate: 1e-3,
             lr_schedule: LrSchedule::Constant,
@@ -272,6 +275,12 @@ impl SasRecParams {
         /// higher on Amazon Games, docs/experiments.md). Settings and models saved before this
         /// setting existed read back with it on, as they were trained.
         attention_output_dropout: bool);
+    setter!(/// With content features, the probability that a training step reads an item
+        /// occurrence from its projected content alone, without its ID embedding (0, the
+        /// default: off). Items added after the fit are scored that way, so this is what
+        /// teaches the model to rank them (the facade turns it on; figures in
+        /// docs/benchmarks.md). Ignored without features; must be in `[0, 1)`.
+        id_dropout: f64);
     setter!(/// The training objective.
         loss: Loss);
     setter!(/// Adam's learning rate (betas are 0.9 and 0.98 as in the paper).
@@ -433,6 +442,8 @@ impl SasRecValidParams {
         item_bias: bool);
     getter!(/// Dropout on attention outputs too.
         attention_output_dropout: bool);
+    getter!(/// Share of training item occurrences read from content alone.
+        id_dropout: f64);
     getter!(/// The training objective.
         loss: Loss);
     getter!(/// Adam's learning rate.
@@ -485,6 +496,7 @@ impl SasRecValidParams {
             separate_output: self.separate_output,
             item_bias: self.item_bias,
             attention_output_dropout: self.attention_output_dropout,
+            id_dropout: self.id_dropout,
         }
     }
 }

@@ -107,7 +107,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
     let idx = pos.ne(0).nonzero().squeeze_dim(1);
     let hr = h.view([-1, d]).index_select(0, &idx);
     let p = pos.index_select(0, &idx);
-    let sp = (&hr * net.targets(&p)).sum_dim_intlist(-1, false, Kind::Float);
+    let sp = (&hr * net.targets_t(&p, true)).sum_dim_intlist(-1, false, Kind::Float);
     let main = match loss {
         Loss::Bce => bce(net, &hr, &sp, &idx, b),
         Loss::GBce { negatives, t } => {
@@ -129,7 +129,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
         Loss::FullSoftmax => {
             // Full softmax: every item competes, except padding and the user's other items.
             let m = net.config.n_items as i64 + 1;
-            let logits = hr.mm(&net.all_targets().tr()); // [N, m]
+            let logits = hr.mm(&net.all_targets_t(true).tr()); // [N, m]
             let mut mask = vec![false; b.users.len() * m as usize];
             for (r, &u) in b.users.iter().enumerate() {
                 let row = &mut mask[r * m as usize..(r + 1) * m as usize];
@@ -194,7 +194,7 @@ fn bce(net: &Network, hr: &Tensor, sp: &Tensor, idx: &Tensor, b: &Batch) -> Tens
     let ng = Tensor::from_slice(&b.bce_neg)
         .to_device(hr.device())
         .index_select(0, idx);
-    let sn = (hr * net.targets(&ng)).sum_dim_intlist(-1, false, Kind::Float);
+    let sn = (hr * net.targets_t(&ng, true)).sum_dim_intlist(-1, false, Kind::Float);
     sp.neg().softplus().mean(Kind::Float) + sn.softplus().mean(Kind::Float)
 }
 
@@ -213,15 +213,15 @@ fn sampled_logits(
     let (n, k) = (b.users.len() as i64, k as i64);
     let ng = Tensor::from_slice(&b.neg).to_device(device);
     let logits = match b.neg_draw {
-        NegativeDraw::PerBatch => hr.mm(&net.targets(&ng).tr()), // [N, k]
+        NegativeDraw::PerBatch => hr.mm(&net.targets_t(&ng, true).tr()), // [N, k]
         NegativeDraw::PerUser => {
-            let ne = net.targets(&ng.view([n, k])); // [n, k, d]
+            let ne = net.targets_t(&ng.view([n, k]), true); // [n, k, d]
             h.bmm(&ne.transpose(1, 2))
                 .view([-1, k])
                 .index_select(0, idx)
         }
         NegativeDraw::PerPosition => {
-            let ne = net.targets(&ng.view([-1, k]).index_select(0, idx)); // [N, k, d]
+            let ne = net.targets_t(&ng.view([-1, k]).index_select(0, idx), true); // [N, k, d]
             ne.bmm(&hr.unsqueeze(2)).squeeze_dim(2)
         }
     };
