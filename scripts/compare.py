@@ -40,6 +40,10 @@ PEER_PINS = {
 }
 
 
+# The encoder precision our last run used (embed, keywords), printed before the last line.
+PRECISION = {}
+
+
 def log(msg):
     print("[compare] " + msg, file=sys.stderr, flush=True)
 
@@ -105,10 +109,15 @@ def embed(args, anchors):
                 "--repeats", "1", "--model", model]
     ours_cmd = cargo_bench("groundrec-embed", "embed_compare",
                            ["--texts", texts, "--model", model, "--batch-size", "32",
-                            "--threads", "2", "--repeats", "1"])
+                            "--threads", "2", "--repeats", "1", "--precision", args.precision])
     build("groundrec-embed", "embed_compare")
     peer = lambda: run_json(peer_cmd, anchors)["encode_s_median"]  # noqa: E731
-    ours = lambda: run_json(ours_cmd, ROOT)["encode_s_median"]  # noqa: E731
+
+    def ours():
+        r = run_json(ours_cmd, ROOT)
+        PRECISION["ours"] = "%s (asked %s, gate cosine %s)" % (r["precision"], args.precision,
+                                                               r["gate_cosine"])
+        return r["encode_s_median"]
     return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n, None
 
 
@@ -165,7 +174,7 @@ def keywords(args, anchors):
     peer_cmd = [PY, "keybert_bench.py", "--n", "300", "--threads", "2", "--seed", "43", "--repeats", "1"]
     ours_cmd = cargo_bench("groundrec-keywords", "keywords_compare",
                            ["--docs", docs, "--model", os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
-                            "--threads", "2", "--repeats", "1"] + (["--int8"] if args.int8 else []))
+                            "--threads", "2", "--repeats", "1", "--precision", args.precision])
     build("groundrec-keywords", "keywords_compare")
     seen = {}
 
@@ -177,6 +186,7 @@ def keywords(args, anchors):
     def ours():
         r = run_json(ours_cmd, ROOT)
         seen.setdefault("ours", []).append(r)
+        PRECISION["ours"] = "%s (asked %s)" % (r["precision"], args.precision)
         return r["cosine_s"]
 
     def report():
@@ -189,7 +199,7 @@ def keywords(args, anchors):
                                                 [k for k, _ in seen["peer"][0]["doc0_cosine"]]))
 
     return peer, ours, "300 documents, (1, 2)-grams, English stopwords, top 5, cosine mode timed, " \
-        "all-MiniLM-L6-v2, 2 threads, ours %s" % ("int8 dense layers" if args.int8 else "float32"), report
+        "all-MiniLM-L6-v2, 2 threads", report
 
 
 def sasrec(args, anchors):
@@ -240,8 +250,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
-    ap.add_argument("--int8", action="store_true",
-                    help="keywords: our encoder with int8 dense layers (the peer stays float32)")
+    ap.add_argument("--precision", choices=["auto", "f32", "int8", "bf16"], default="auto",
+                    help="embed, keywords: our encoder's precision (the peer stays float32)")
     ap.add_argument("--linfa", action="store_true",
                     help="kmeans: also run linfa-clustering once on the same data")
     ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")
@@ -264,6 +274,8 @@ def main():
         report()
     print("ours rounds (s): " + ", ".join("%.3f" % x for x in ours_s))
     print("peer rounds (s): " + ", ".join("%.3f" % x for x in peer_s))
+    if "ours" in PRECISION:
+        print("precision: ours %s, peer float32" % PRECISION["ours"])
     print("compare %s: ours %.3f peer %.3f speedup %.2f" % (args.capability, o, p, p / o))
 
 

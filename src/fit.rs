@@ -141,6 +141,7 @@ impl PipelineValidParams {
         let done = run(Stage::LoadEmbedder);
         let embedder = self.load_embedder()?;
         let fingerprint = Fingerprint::of(&*embedder)?;
+        let embedder_line = embedder.describe();
         let extractor = extractor(c, embedder.clone(), &[])?;
         done();
 
@@ -224,6 +225,7 @@ impl PipelineValidParams {
         done();
         let timings = timings_cell.into_inner().unwrap_or_default();
         let report = Report::build(ReportParts {
+            embedder: embedder_line,
             users: users.len(),
             categories: catalog
                 .items()

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use groundrec_embed::{Embedder, HashingEmbedder, TransformerEmbedder};
+use groundrec_embed::{Embedder, HashingEmbedder, Precision, TransformerEmbedder};
 use groundrec_keywords::{Diversity, KeywordParams, KeywordValidParams};
 use groundrec_sasrec::{SasRec, SasRecParams, SasRecValidParams};
 use groundrec_shuffle::{FairRanker, FairRankerValidParams};
@@ -23,6 +23,10 @@ pub enum EmbedderSpec {
         dir: PathBuf,
         /// Text put before every input (e5 models expect `"query: "`).
         prefix: String,
+        /// The encoder's precision as asked ([`Precision::Auto`] by default, and for pipelines
+        /// saved before this setting: it is resolved again wherever the pipeline loads).
+        #[serde(default)]
+        precision: Precision,
     },
     /// Feature hashing of words and character n-grams: no model needed, for tests and trials.
     Hashing {
@@ -45,9 +49,14 @@ impl EmbedderSpec {
     pub(crate) fn build(&self) -> Result<Arc<dyn Embedder>> {
         Ok(match self {
             EmbedderSpec::Hashing { dim } => Arc::new(HashingEmbedder::new(*dim)?),
-            EmbedderSpec::Model { dir, prefix } => Arc::new(
+            EmbedderSpec::Model {
+                dir,
+                prefix,
+                precision,
+            } => Arc::new(
                 TransformerEmbedder::builder(dir)
                     .prefix(prefix.clone())
+                    .precision(*precision)
                     .build()?,
             ),
             EmbedderSpec::Custom { description, .. } => {
@@ -187,6 +196,7 @@ impl Pipeline {
         PipelineParams {
             embedder: EmbedderSpec::Hashing { dim: 256 },
             custom: None,
+            precision: Precision::Auto,
             korean_dictionary: None,
             // Phrases more than 5 % of the items share are boilerplate ("short examples",
             // "문제"): on the demo this ceiling took clusters from ARI 0.056 against the
@@ -215,6 +225,7 @@ impl Pipeline {
 pub struct PipelineParams {
     embedder: EmbedderSpec,
     custom: Option<Arc<dyn Embedder>>,
+    precision: Precision,
     korean_dictionary: Option<PathBuf>,
     keywords: KeywordParams,
     keyword_max_words: usize,
@@ -239,13 +250,26 @@ impl std::fmt::Debug for PipelineParams {
 }
 
 impl PipelineParams {
-    /// Embed with a Hugging Face model folder; `prefix` goes before every text.
+    /// Embed with a Hugging Face model folder; `prefix` goes before every text. The encoder
+    /// runs at [`Precision::Auto`] unless [`PipelineParams::precision`] says otherwise.
     pub fn model(mut self, dir: impl Into<PathBuf>, prefix: impl Into<String>) -> Self {
         self.embedder = EmbedderSpec::Model {
             dir: dir.into(),
             prefix: prefix.into(),
+            precision: self.precision,
         };
         self.custom = None;
+        self
+    }
+
+    /// The model encoder's precision (default [`Precision::Auto`]: int8 where this CPU runs
+    /// it and the model keeps its vectors within the gate of float32, else float32; the
+    /// report's embedder line says which ran). No effect on the hashing or a custom embedder.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        if let EmbedderSpec::Model { precision: p, .. } = &mut self.embedder {
+            *p = precision;
+        }
         self
     }
 

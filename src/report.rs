@@ -71,6 +71,10 @@ pub struct ClusterExposure {
 /// What fitting produced and how good the lists are (printable, serde).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The embedder that ran, as it describes itself (a model's line names the precision
+    /// its encoder ran in, e.g. `int8`, which `Precision::Auto` chose).
+    #[serde(default)]
+    pub embedder: String,
     /// Catalogue items.
     pub items: usize,
     /// Users with events.
@@ -121,6 +125,7 @@ pub(crate) struct Rankings {
 
 /// Everything the report is made of.
 pub(crate) struct ReportParts<'a> {
+    pub(crate) embedder: String,
     pub(crate) users: usize,
     /// Each item's category, where it has one.
     pub(crate) categories: Vec<Option<&'a str>>,
@@ -223,6 +228,7 @@ impl Report {
             })
         };
         Report {
+            embedder: p.embedder,
             items: n,
             users: p.users,
             category_agreement,
@@ -242,6 +248,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "embedder: {}", self.embedder)?;
         writeln!(
             f,
             "{} items, {} users, {} training events, {} clusters",

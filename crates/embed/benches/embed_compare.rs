@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use groundrec_embed::{Embedder, TransformerEmbedder};
+use groundrec_embed::{Embedder, Precision, TransformerEmbedder};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -94,6 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batch: usize = arg(&args, "--batch-size").map_or(Ok(32), |s| s.parse())?;
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |s| s.parse())?;
     let repeats: usize = arg(&args, "--repeats").map_or(Ok(3), |s| s.parse())?;
+    let precision: Precision =
+        arg(&args, "--precision").map_or(Ok(Precision::Auto), |s| s.parse())?;
 
     let text = std::fs::read_to_string(&texts_path)?;
     let texts: Vec<&str> = text.lines().collect();
@@ -101,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let e = TransformerEmbedder::builder(&model)
         .batch_size(batch)
         .workers(threads)
+        .precision(precision)
         .build()?;
     let load_s = t.elapsed().as_secs_f64();
     e.embed(&texts[..texts.len().min(64)])?;
@@ -118,9 +121,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{{\"bench\": \"embed_groundrec\", \"n\": {}, \"batch_size\": {batch}, \"threads\": {threads}, \
          \"load_s\": {load_s:.3}, \"encode_s_runs\": {runs:?}, \"encode_s_median\": {median:.3}, \
-         \"sentences_per_s\": {:.1}, \"emb_checksum\": {checksum:.4}}}",
+         \"sentences_per_s\": {:.1}, \"emb_checksum\": {checksum:.4}, \"precision\": \"{}\", \"gate_cosine\": {}}}",
         texts.len(),
-        texts.len() as f64 / median
+        texts.len() as f64 / median,
+        e.precision(),
+        e.gate_cosine().map_or("null".to_string(), |c| format!("{c:.4}"))
     );
     Ok(())
 }

@@ -15,10 +15,12 @@
 //! read a plain hub folder, so batching, pooling and the module head are done here. For BERT and
 //! RoBERTa encoders the forward pass itself also runs here, over the weights rust-bert loaded,
 //! with libtorch's fused kernels (one linear for Q, K and V, `scaled_dot_product_attention`,
-//! native GELU and layer norm); DistilBERT runs rust-bert's forward pass. On the CPU that path
-//! can also run its dense layers in int8 (`TransformerEmbedderBuilder::int8`, FBGEMM's
-//! dynamically quantised kernel with per-channel weight scales): vectors stay within about
-//! 0.99 cosine of the float model's, and keyword extraction runs about 1.6x faster.
+//! native GELU and layer norm); DistilBERT runs rust-bert's forward pass. That path can run its
+//! dense layers in int8 (FBGEMM's dynamically quantised kernel with per-channel weight scales)
+//! or bfloat16: [`Precision`]. The default, `Precision::Auto`, checks at load time whether int8
+//! keeps every one of [`PRECISION_PROBES`] within cosine [`PRECISION_GATE`] of float32 and
+//! keeps it only then ([`TransformerEmbedder::precision`] says what runs): multilingual-e5-small
+//! passes, all-MiniLM-L6-v2 does not and stays float32 (docs/benchmarks.md).
 //!
 //! Texts are de-duplicated, tokenised in windows of 64 batches, sorted by token length within a
 //! window and run in batches padded per batch, so memory follows the batch and the output, not
@@ -67,6 +69,6 @@ pub use error::{EmbedError, Result};
 pub use hashing::HashingEmbedder;
 #[cfg(feature = "rust-bert")]
 pub use transformer::{
-    Device, LongText, Pooling, TransformerEmbedder, TransformerEmbedderBuilder,
-    TransformerEmbedderValidParams,
+    Device, LongText, Pooling, Precision, TransformerEmbedder, TransformerEmbedderBuilder,
+    TransformerEmbedderValidParams, PRECISION_GATE, PRECISION_PROBES,
 };

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use groundrec_embed::{cosine_similarity, EmbedError, Embedder, LongText, TransformerEmbedder};
+use groundrec_embed::{
+    cosine_similarity, EmbedError, Embedder, LongText, Precision, TransformerEmbedder,
+    PRECISION_GATE, PRECISION_PROBES,
+};
 
 fn model(name: &str) -> PathBuf {
     let dir = std::env::var_os("GROUNDREC_MODELS")
@@ -40,6 +43,7 @@ fn partial_copy(src: &std::path::Path, name: &str, files: &[&str]) -> PathBuf {
 
 fn minilm() -> TransformerEmbedder {
     TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+        .precision(Precision::F32)
         .build()
         .expect("all-MiniLM-L6-v2 loads")
 }
@@ -111,6 +115,7 @@ const PAIRS: &[(&str, &str)] = &[
 #[test]
 fn korean_titles_find_their_english_translations_with_e5() {
     let e5 = TransformerEmbedder::builder(model("multilingual-e5-small"))
+        .precision(Precision::F32)
         .prefix("query: ")
         .build()
         .expect("multilingual-e5-small loads");
@@ -171,6 +176,7 @@ fn batching_and_padding_do_not_change_vectors() {
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let batched = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+        .precision(Precision::F32)
         .batch_size(5)
         .build()
         .expect("loads")
@@ -189,6 +195,7 @@ fn batching_and_padding_do_not_change_vectors() {
 #[test]
 fn duplicates_get_identical_rows_and_cache_hits_match() {
     let m = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+        .precision(Precision::F32)
         .cache_capacity(16)
         .build()
         .expect("loads");
@@ -206,6 +213,7 @@ fn long_texts_truncate_or_chunk() {
     let truncating = minilm();
     assert!(truncating.token_counts(&[&long]).expect("count")[0] > truncating.max_seq_length());
     let chunking = TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+        .precision(Precision::F32)
         .long_text(LongText::Chunk { overlap: 32 })
         .build()
         .expect("loads");
@@ -277,6 +285,7 @@ fn vectors_match_sentence_transformers() {
     for (name, spec) in fixture["models"].as_object().expect("models") {
         let prefix = spec["prefix"].as_str().expect("prefix");
         let e = TransformerEmbedder::builder(model(name))
+            .precision(Precision::F32)
             .prefix(prefix)
             .build()
             .expect("model loads");
@@ -330,6 +339,7 @@ fn vocab_txt_folders_match_tokenizer_json() {
     ];
     let a = minilm().embed(&texts).expect("embed");
     let b = TransformerEmbedder::builder(&tmp)
+        .precision(Precision::F32)
         .build()
         .expect("vocab.txt folder loads")
         .embed(&texts)
@@ -350,6 +360,7 @@ fn worker_threads_do_not_change_vectors() {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let build = |threads| {
         TransformerEmbedder::builder(model("all-MiniLM-L6-v2"))
+            .precision(Precision::F32)
             .batch_size(8)
             .workers(threads)
             .build()
@@ -397,11 +408,13 @@ fn dense_modules_are_applied() {
     // Reference: the pooled (unnormalised) MiniLM vectors through the same layer by hand.
     let pooled_only = partial_copy(&src, "dense-pooled", &BASE_FILES);
     let pooled = TransformerEmbedder::builder(&pooled_only)
+        .precision(Precision::F32)
         .build()
         .expect("loads")
         .embed(&texts)
         .expect("embed");
     let dense = TransformerEmbedder::builder(&tmp)
+        .precision(Precision::F32)
         .build()
         .expect("loads with Dense");
     assert_eq!(dense.dim(), 16);
@@ -425,37 +438,62 @@ fn dense_modules_are_applied() {
     std::fs::remove_dir_all(&pooled_only).ok();
 }
 
-/// int8 dense layers move the (unit-length) vectors only a little, for BERT (MiniLM) and
-/// XLM-RoBERTa (e5) encoders.
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Each precision against float32 on the gate's probes: int8 moves the (unit-length) vectors
+/// a little for BERT (MiniLM) and XLM-RoBERTa (e5) encoders, bf16 less; `Auto` keeps int8
+/// exactly when its worst probe passes the gate, and says what it chose.
 #[test]
-fn int8_vectors_stay_close_to_float() {
-    let texts: Vec<&str> = PAIRS.iter().flat_map(|(ko, en)| [*ko, *en]).collect();
+fn precisions_stay_close_to_float_and_auto_keeps_only_what_passes() {
+    let worst = |a: &ndarray::Array2<f32>, b: &ndarray::Array2<f32>| {
+        a.rows()
+            .into_iter()
+            .zip(b.rows())
+            .map(|(x, y)| x.dot(&y))
+            .fold(1.0f32, f32::min)
+    };
+    let avx2 = avx2();
     for name in ["all-MiniLM-L6-v2", "multilingual-e5-small"] {
-        let build = |int8| {
+        let build = |p| {
             TransformerEmbedder::builder(model(name))
-                .int8(int8)
+                .precision(p)
                 .build()
                 .expect("loads")
         };
-        let float = build(false).embed(&texts).expect("embed");
-        let quant = build(true).embed(&texts).expect("embed");
-        let worst = float
-            .rows()
-            .into_iter()
-            .zip(quant.rows())
-            .map(|(a, b)| a.dot(&b))
-            .fold(1.0f32, f32::min);
-        let mean = float
-            .rows()
-            .into_iter()
-            .zip(quant.rows())
-            .map(|(a, b)| a.dot(&b))
-            .sum::<f32>()
-            / texts.len() as f32;
-        eprintln!("{name}: cosine of int8 to float vectors: mean {mean:.4}, worst {worst:.4}");
-        assert!(
-            mean > 0.98 && worst > 0.95,
-            "{name}: mean {mean}, worst {worst}"
+        let embed = |e: &TransformerEmbedder| e.embed(&PRECISION_PROBES).expect("embed");
+        let float = embed(&build(Precision::F32));
+        let int8 = worst(&float, &embed(&build(Precision::Int8)));
+        let bf16 = worst(&float, &embed(&build(Precision::Bf16)));
+        let auto = build(Precision::Auto);
+        eprintln!(
+            "{name}: worst probe cosine to f32: int8 {int8:.4}, bf16 {bf16:.4}; auto chose {} (gate cosine {:?})",
+            auto.precision(),
+            auto.gate_cosine()
         );
+        assert!(int8 > 0.95, "{name}: int8 worst {int8}");
+        assert!(bf16 >= PRECISION_GATE, "{name}: bf16 worst {bf16}");
+        let expected = if avx2 && int8 >= PRECISION_GATE {
+            Precision::Int8
+        } else {
+            Precision::F32
+        };
+        assert_eq!(auto.precision(), expected, "{name}");
+        assert!(auto.describe().contains(&expected.to_string()));
+        if avx2 {
+            let gate = auto.gate_cosine().expect("int8 was tried");
+            assert!((gate - int8).abs() < 1e-4, "{name}: {gate} vs {int8}");
+        }
+        // What runs is what Auto checked: its vectors are the chosen format's.
+        let chosen = embed(&build(expected));
+        assert!(worst(&chosen, &embed(&auto)) > 0.9999);
     }
 }

@@ -4,12 +4,12 @@
 //!
 //! ```text
 //! cargo bench -p groundrec-keywords --bench keywords_compare -- --docs FILE \
-//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 32] [--repeats 1] [--int8]
+//!     [--model models/all-MiniLM-L6-v2] [--threads 2] [--batch-size 32] [--repeats 1] [--precision auto|f32|int8|bf16]
 //! ```
 
 use std::time::Instant;
 
-use groundrec_embed::TransformerEmbedder;
+use groundrec_embed::{Precision, TransformerEmbedder};
 use groundrec_keywords::{Diversity, KeywordExtractor, KeywordParams, NgramCandidates};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -30,18 +30,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |s| s.parse())?;
     let batch: usize = arg(&args, "--batch-size").map_or(Ok(32), |s| s.parse())?;
     let repeats: usize = arg(&args, "--repeats").map_or(Ok(1), |s| s.parse())?;
-    let int8 = args.iter().any(|a| a == "--int8");
+    let precision: Precision =
+        arg(&args, "--precision").map_or(Ok(Precision::Auto), |s| s.parse())?;
     let text = std::fs::read_to_string(&docs_path)?;
     let docs: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
 
     let mut times = Vec::new();
+    let mut ran = precision;
     let mut first = Vec::new();
     for diversity in [Diversity::None, Diversity::Mmr { diversity: 0.5 }] {
         let embedder = TransformerEmbedder::builder(&model)
             .batch_size(batch)
             .workers(threads)
-            .int8(int8)
+            .precision(precision)
             .build()?;
+        ran = embedder.precision();
         let x = KeywordExtractor::new(
             embedder,
             NgramCandidates::new(1, 2)?,
@@ -62,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(runs[runs.len() / 2]);
     }
     println!(
-        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \"int8\": {int8}, \
+        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \"precision\": \"{ran}\", \
          \"cosine_s\": {:.3}, \"mmr_s\": {:.3}, \"doc0_cosine\": {first:?}}}",
         docs.len(),
         times[0],

@@ -12,8 +12,9 @@
 //!    document offers at most [`KeywordParams::max_candidates`] candidates (its most frequent),
 //!    so work and memory per document are bounded whatever its length, and candidates are
 //!    generated in linear time. Embedding the
-//!    candidates is nearly all of the time; a `TransformerEmbedder` built with `.int8(true)`
-//!    cuts it by about 40 % at a small cost in agreement with KeyBERT (docs/benchmarks.md).
+//!    candidates is nearly all of the time; a `TransformerEmbedder` in int8
+//!    (`Precision::Int8`, or `Auto` where the model passes its gate) cuts it by about 40 % at
+//!    a small cost in agreement with KeyBERT (docs/benchmarks.md).
 //!
 //! # Example
 //!

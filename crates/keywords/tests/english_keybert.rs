@@ -3,7 +3,7 @@
 
 mod common;
 
-use groundrec_embed::TransformerEmbedder;
+use groundrec_embed::{Precision, TransformerEmbedder};
 use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
 
 /// Mean share of KeyBERT's top 5 that our top 5 holds, and a per-document report.
@@ -18,7 +18,11 @@ fn agreement_with_keybert(int8: bool) -> (f64, String) {
         .collect();
     let model = common::model("all-MiniLM-L6-v2");
     let minilm = TransformerEmbedder::builder(&model)
-        .int8(int8)
+        .precision(if int8 {
+            Precision::Int8
+        } else {
+            Precision::F32
+        })
         .build()
         .expect("model loads");
     let x = KeywordExtractor::new(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use groundrec_embed::TransformerEmbedder;
+use groundrec_embed::{Precision, TransformerEmbedder};
 use groundrec_keywords::{
     AutoCandidates, Diversity, KeywordExtractor, KeywordParams, KoreanAnalyzer,
     KoreanNounCandidates, NgramCandidates,
@@ -136,7 +136,11 @@ fn top5_extractor(
     );
     let e5 = TransformerEmbedder::builder(common::model("multilingual-e5-small"))
         .prefix("query: ")
-        .int8(int8)
+        .precision(if int8 {
+            Precision::Int8
+        } else {
+            Precision::F32
+        })
         .build()
         .expect("e5 loads");
     let x = KeywordExtractor::new(

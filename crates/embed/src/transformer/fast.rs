@@ -25,10 +25,16 @@ struct Layer {
     ln2: (Tensor, Tensor),
 }
 
-/// A dense layer `x·Wᵀ + b`: float weights, or int8 weights for FBGEMM's dynamically quantised
-/// kernel (activations are quantised to 8 bits per call, accumulation is in int32).
+/// A dense layer `x·Wᵀ + b`: float weights, bfloat16 weights (the input is cast to bfloat16
+/// and the output back to float32), or int8 weights for FBGEMM's dynamically quantised kernel
+/// (activations are quantised to 8 bits per call, one range per token, accumulation is in
+/// int32).
 enum Linear {
     F32 {
+        w: Tensor,
+        b: Tensor,
+    },
+    Bf16 {
         w: Tensor,
         b: Tensor,
     },
@@ -47,6 +53,10 @@ impl Linear {
     fn apply(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Linear::F32 { w, b } => x.f_linear(w, Some(b)),
+            Linear::Bf16 { w, b } => x
+                .f_to_kind(Kind::BFloat16)
+                .and_then(|x| x.f_linear(w, Some(b)))
+                .and_then(|y| y.f_to_kind(Kind::Float)),
             Linear::Int8 {
                 q,
                 packed,
@@ -54,17 +64,29 @@ impl Linear {
                 scale,
                 zero_bias,
                 b,
-            } => x
-                .f_fbgemm_linear_int8_weight_fp32_activation(
-                    q,
-                    packed,
-                    col_offsets,
-                    Scalar::float(1.0),
-                    Scalar::int(0),
-                    zero_bias,
-                )
-                // One pass for both: b + y · scale.
-                .and_then(|y| b.f_addcmul(&y, scale)),
+            } => {
+                // The kernel quantises its whole input with one range, so a token with large
+                // activations would coarsen every other token's. Rows scaled to one range
+                // first, and the outputs scaled back (a product is linear in each row), make
+                // that one range per token: MiniLM's worst probe went from 0.975 to 0.990
+                // cosine to float32, e5's from 0.995 to 0.999.
+                let rows = x
+                    .f_abs()
+                    .and_then(|a| a.f_amax([-1i64].as_slice(), true))
+                    .and_then(|m| m.f_clamp_min(1e-12))
+                    .map_err(backend)?;
+                (x / &rows)
+                    .f_fbgemm_linear_int8_weight_fp32_activation(
+                        q,
+                        packed,
+                        col_offsets,
+                        Scalar::float(1.0),
+                        Scalar::int(0),
+                        zero_bias,
+                    )
+                    // b + (y · rows) · scale
+                    .and_then(|y| b.f_addcmul(&(y * rows), scale))
+            }
         }
         .map_err(backend)
     }
@@ -72,6 +94,10 @@ impl Linear {
     fn shallow(&self) -> Linear {
         match self {
             Linear::F32 { w, b } => Linear::F32 {
+                w: w.shallow_clone(),
+                b: b.shallow_clone(),
+            },
+            Linear::Bf16 { w, b } => Linear::Bf16 {
                 w: w.shallow_clone(),
                 b: b.shallow_clone(),
             },
@@ -129,6 +155,20 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// The same layer with bfloat16 weights and bias.
+    fn to_bf16(&self) -> Result<Linear> {
+        let Linear::F32 { w, b } = self else {
+            return Ok(self.shallow());
+        };
+        let cast = |t: &Tensor| t.f_to_kind(Kind::BFloat16).map_err(backend);
+        Ok(Linear::Bf16 {
+            w: cast(w)?,
+            b: cast(b)?,
+        })
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Act {
     Gelu,
@@ -163,13 +203,13 @@ impl Layer {
         }
     }
 
-    /// This layer with its dense layers in int8 (layer norms shared).
-    fn to_int8(&self) -> Result<Layer> {
+    /// This layer with its dense layers converted by `f` (layer norms shared).
+    fn map_linear(&self, f: impl Fn(&Linear) -> Result<Linear>) -> Result<Layer> {
         Ok(Layer {
-            qkv: self.qkv.to_int8()?,
-            out: self.out.to_int8()?,
-            ff_in: self.ff_in.to_int8()?,
-            ff_out: self.ff_out.to_int8()?,
+            qkv: f(&self.qkv)?,
+            out: f(&self.out)?,
+            ff_in: f(&self.ff_in)?,
+            ff_out: f(&self.ff_out)?,
             ..self.shallow()
         })
     }
@@ -269,12 +309,13 @@ impl FastEncoder {
         })
     }
 
-    /// Switches every dense layer of the encoder to int8 weights (see [`Linear`]).
-    pub(crate) fn quantize_int8(&mut self) -> Result<()> {
+    /// Switches every dense layer of the float encoder to int8 (`true`) or bfloat16 weights
+    /// (see [`Linear`]).
+    pub(crate) fn convert(&mut self, int8: bool) -> Result<()> {
         self.layers = self
             .layers
             .iter()
-            .map(Layer::to_int8)
+            .map(|l| l.map_linear(|x| if int8 { x.to_int8() } else { x.to_bf16() }))
             .collect::<Result<_>>()?;
         Ok(())
     }

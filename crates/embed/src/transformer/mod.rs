@@ -5,6 +5,7 @@ mod fast;
 mod folder;
 mod model;
 mod params;
+mod precision;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,6 +23,7 @@ use cache::TextCache;
 pub use folder::Pooling;
 use model::Network;
 pub use params::{Device, LongText, TransformerEmbedderBuilder, TransformerEmbedderValidParams};
+pub use precision::{Precision, PRECISION_GATE, PRECISION_PROBES};
 
 /// Reads `tokenizer.json`, or builds BERT's WordPiece pipeline around a `vocab.txt`.
 fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
@@ -52,6 +54,11 @@ fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
             ("[CLS]".into(), cls),
         )));
     Ok(tokenizer)
+}
+
+fn lock_network(n: &Mutex<Network>) -> Result<std::sync::MutexGuard<'_, Network>> {
+    n.lock()
+        .map_err(|_| EmbedError::Backend("model lock poisoned".into()))
 }
 
 fn lock_cache(c: &Mutex<TextCache>) -> Result<std::sync::MutexGuard<'_, TextCache>> {
@@ -85,6 +92,9 @@ pub struct TransformerEmbedder {
     prefix: String,
     chunk: bool,
     cache: Option<Mutex<TextCache>>,
+    precision: Precision,
+    /// With `Precision::Auto`: the lowest probe cosine of the format it tried to float32.
+    gate_cosine: Option<f32>,
 }
 
 impl std::fmt::Debug for TransformerEmbedder {
@@ -97,6 +107,7 @@ impl std::fmt::Debug for TransformerEmbedder {
             .field("normalize", &self.normalize)
             .field("batch_size", &self.batch_size)
             .field("prefix", &self.prefix)
+            .field("precision", &self.precision)
             .field(
                 "forward",
                 &match self.network.lock().map(|n| n.fused()) {
@@ -129,6 +140,42 @@ impl TransformerEmbedder {
     fn with_dim(mut self) -> Self {
         self.dim = self.network.lock().map(|n| n.dim).unwrap_or(0);
         self
+    }
+
+    /// The format the dense layers run in (never `Auto`: what it chose).
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// With `Precision::Auto` where a faster format was tried: the lowest cosine between its
+    /// vectors and float32's over [`PRECISION_PROBES`] (it was kept when at least
+    /// [`PRECISION_GATE`]).
+    pub fn gate_cosine(&self) -> Option<f32> {
+        self.gate_cosine
+    }
+
+    /// Resolves `Precision::Auto`: tries the formats this machine runs faster, fastest
+    /// first, and keeps the first whose probe vectors stay within the gate of float32's.
+    fn choose_precision(mut self) -> Result<Self> {
+        let (on_cpu, fused) = {
+            let n = lock_network(&self.network)?;
+            (n.on_cpu(), n.fused())
+        };
+        let float = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
+        for candidate in precision::auto_candidates(on_cpu, fused) {
+            let converted = lock_network(&self.network)?.converted(candidate)?;
+            let float_net = std::mem::replace(&mut *lock_network(&self.network)?, converted);
+            let fast = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
+            let worst = precision::worst_cosine(&float, &fast);
+            self.gate_cosine = Some(worst);
+            if worst >= PRECISION_GATE {
+                self.precision = candidate;
+                return Ok(self);
+            }
+            *lock_network(&self.network)? = float_net;
+        }
+        self.precision = Precision::F32;
+        Ok(self)
     }
 
     /// Maximum tokens per text (or per chunk), special tokens included.
@@ -194,10 +241,7 @@ impl TransformerEmbedder {
         let dim = self.dim;
         let mut sums = Array2::<f32>::zeros((texts.len(), dim));
         let mut counts = vec![0u32; texts.len()];
-        let network = self
-            .network
-            .lock()
-            .map_err(|_| EmbedError::Backend("model lock poisoned".into()))?;
+        let network = lock_network(&self.network)?;
         // Windows of texts keep the token buffers bounded by the window, not the corpus;
         // within a window, longest first, so that padding stays small.
         let window = self.batch_size * WINDOW_BATCHES;
@@ -365,10 +409,11 @@ impl Embedder for TransformerEmbedder {
 
     fn describe(&self) -> String {
         format!(
-            "transformer {} (prefix {:?}, dim {})",
+            "transformer {} (prefix {:?}, dim {}, {})",
             self.dir.display(),
             self.prefix,
-            self.dim
+            self.dim,
+            self.precision
         )
     }
 }

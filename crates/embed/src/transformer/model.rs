@@ -10,6 +10,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::fast::FastEncoder;
 use super::folder::{first_existing, parse_json, DenseModule, Family, ModelFolder, Pooling};
+use super::precision::Precision;
 use crate::error::{EmbedError, Result};
 
 fn backend(e: impl std::fmt::Display) -> EmbedError {
@@ -232,18 +233,46 @@ impl Network {
         })
     }
 
-    /// Switches the encoder's dense layers to int8 weights: CPU and the fused path only.
-    pub(crate) fn quantize_int8(&mut self) -> Result<()> {
-        if self.device != Device::Cpu {
-            return Err(EmbedError::param("int8", "int8 runs on the CPU only"));
+    /// Switches the float encoder's dense layers to `precision`: int8 on the CPU only, int8
+    /// and bf16 with the fused path only (`F32` changes nothing).
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        let int8 = match precision {
+            Precision::F32 => return Ok(()),
+            Precision::Int8 => true,
+            Precision::Bf16 => false,
+            Precision::Auto => {
+                return Err(EmbedError::param(
+                    "precision",
+                    "Auto is resolved before the weights are converted",
+                ))
+            }
+        };
+        if int8 && self.device != Device::Cpu {
+            return Err(EmbedError::param("precision", "int8 runs on the CPU only"));
         }
         match self.fast.as_mut() {
-            Some(fast) => fast.quantize_int8(),
+            Some(fast) => fast.convert(int8),
             None => Err(EmbedError::param(
-                "int8",
-                "int8 needs a BERT / RoBERTa encoder that the fused forward pass supports",
+                "precision",
+                format!(
+                    "{precision} needs a BERT / RoBERTa encoder that the fused forward pass supports"
+                ),
             )),
         }
+    }
+
+    /// A copy sharing this network's float weights, with its dense layers in `precision`.
+    pub(crate) fn converted(&self, precision: Precision) -> Result<Network> {
+        let mut copy = self
+            .worker()
+            .ok_or_else(|| backend("only the fused forward pass converts its weights"))?;
+        copy.set_precision(precision)?;
+        Ok(copy)
+    }
+
+    /// Whether it runs on the CPU.
+    pub(crate) fn on_cpu(&self) -> bool {
+        self.device == Device::Cpu
     }
 
     /// Whether the fused forward pass runs (otherwise rust-bert's own).

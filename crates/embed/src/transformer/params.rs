@@ -8,6 +8,7 @@ use tokenizers::{TruncationDirection, TruncationParams, TruncationStrategy};
 use super::cache::TextCache;
 use super::folder::ModelFolder;
 use super::model::Network;
+use super::precision::Precision;
 use super::{load_tokenizer, TransformerEmbedder};
 use crate::error::{EmbedError, Result};
 
@@ -53,11 +54,12 @@ pub struct TransformerEmbedderValidParams {
     device: Device,
     workers: usize,
     cache_capacity: usize,
-    int8: bool,
+    precision: Precision,
 }
 
 impl TransformerEmbedderBuilder {
-    /// The defaults: CPU, batch 32, truncation, no prefix, one worker, no cache, float.
+    /// The defaults: CPU, batch 32, truncation, no prefix, one worker, no cache,
+    /// [`Precision::Auto`].
     pub(super) fn new(dir: &Path) -> Self {
         TransformerEmbedderBuilder(TransformerEmbedderValidParams {
             dir: dir.to_path_buf(),
@@ -68,7 +70,7 @@ impl TransformerEmbedderBuilder {
             device: Device::Cpu,
             workers: 1,
             cache_capacity: 0,
-            int8: false,
+            precision: Precision::Auto,
         })
     }
 
@@ -112,14 +114,13 @@ impl TransformerEmbedderBuilder {
         self.0.cache_capacity = n;
         self
     }
-    /// Run the encoder's dense layers with int8 weights (default false): FBGEMM's dynamically
-    /// quantised kernel, weights symmetric per output channel, activations quantised per call.
-    /// Keyword extraction with MiniLM ran about 1.6x faster; vectors stay within about 0.99
-    /// cosine of the float model's (both measured in docs/benchmarks.md). CPU, BERT / RoBERTa
-    /// encoders only. libtorch 2.4 marks these kernels deprecated and prints that warning once
-    /// per process.
-    pub fn int8(mut self, on: bool) -> Self {
-        self.0.int8 = on;
+    /// The dense layers' numeric format (default [`Precision::Auto`]: the fastest one that
+    /// passes the quality gate on this machine, checked at load; `F32` gives
+    /// sentence-transformers' own numbers). Int8 and bf16 need the fused forward pass (BERT /
+    /// RoBERTa encoders), int8 the CPU. libtorch 2.4 marks FBGEMM's int8 kernels deprecated
+    /// and prints that warning once per process when they run.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.0.precision = precision;
         self
     }
 
@@ -170,9 +171,9 @@ impl TransformerEmbedderValidParams {
     pub fn cache_capacity(&self) -> usize {
         self.cache_capacity
     }
-    /// Whether dense layers run in int8.
-    pub fn int8(&self) -> bool {
-        self.int8
+    /// The precision asked for (the embedder's `precision()` says what `Auto` chose).
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Reads the folder and loads the weights; settings that depend on the model (the
@@ -229,8 +230,8 @@ impl TransformerEmbedderValidParams {
             Device::CudaIfAvailable => tch::Device::cuda_if_available(),
         };
         let mut network = Network::load(&folder, device)?;
-        if self.int8 {
-            network.quantize_int8()?;
+        if self.precision != Precision::Auto {
+            network.set_precision(self.precision)?;
         }
         // On the CPU with the fused path, independent workers (one libtorch thread each) beat
         // one worker with as many intra-op threads: no OpenMP hand-offs between the many small
@@ -241,7 +242,7 @@ impl TransformerEmbedderValidParams {
         } else {
             1
         };
-        Ok(TransformerEmbedder {
+        let embedder = TransformerEmbedder {
             workers,
             dir: self.dir,
             tokenizer,
@@ -254,9 +255,19 @@ impl TransformerEmbedderValidParams {
             batch_size: self.batch_size,
             prefix: self.prefix,
             chunk: matches!(self.long_text, LongText::Chunk { .. }),
-            cache: (self.cache_capacity > 0)
-                .then(|| Mutex::new(TextCache::new(self.cache_capacity))),
+            cache: None,
+            precision: self.precision,
+            gate_cosine: None,
         }
-        .with_dim())
+        .with_dim();
+        let mut embedder = match self.precision {
+            Precision::Auto => embedder.choose_precision()?,
+            _ => embedder,
+        };
+        // The cache starts after the precision check, so it holds only vectors of the format
+        // that runs.
+        embedder.cache =
+            (self.cache_capacity > 0).then(|| Mutex::new(TextCache::new(self.cache_capacity)));
+        Ok(embedder)
     }
 }

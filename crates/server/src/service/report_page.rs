@@ -25,6 +25,9 @@ td:first-child, th:first-child {{ text-align: left; }}
 /// The report's figures, tables and cluster exposure chart (an HTML fragment).
 pub(crate) fn report_section(r: &Report) -> String {
     let mut s = String::new();
+    if !r.embedder.is_empty() {
+        let _ = write!(s, "<p>Embedder: {}</p>", esc(&r.embedder));
+    }
     match &r.holdout {
         Some(h) => {
             s.push_str(

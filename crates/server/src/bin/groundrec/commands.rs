@@ -77,6 +77,7 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
         }
         params
             .model(model, "query: ")
+            .precision(a.precision)
             .korean_dictionary(a.models.join("ko-dic"))
     };
     let (catalog, events) = match (&a.catalog, &a.events, &a.store) {

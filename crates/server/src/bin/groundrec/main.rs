@@ -68,6 +68,10 @@ struct FitArgs {
     /// Feature hashing instead of a transformer model: fast, no model files, lower quality.
     #[arg(long)]
     hashing: bool,
+    /// The encoder's precision: auto (int8 where this CPU runs it and the model passes the
+    /// quality gate, else f32), f32, int8 or bf16. The report's embedder line says which ran.
+    #[arg(long, default_value = "auto")]
+    precision: groundrec::embed::Precision,
     /// SASRec training epochs (the library's default when not given).
     #[arg(long)]
     epochs: Option<usize>,

@@ -1,0 +1,151 @@
+//! The numeric format of the encoder's dense layers, and how `Auto` picks one.
+
+use serde::{Deserialize, Serialize};
+
+/// Numeric format of the encoder's dense layers (the matrix products that take nearly all of
+/// the time); layer norms, attention scores, pooling and the output are float32 in every mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Precision {
+    /// The fastest format of this CPU that keeps every probe text's vector within cosine
+    /// [`PRECISION_GATE`] of float32's, checked on [`PRECISION_PROBES`] when the model loads
+    /// (default). On x86-64 CPUs with AVX2 (FBGEMM's int8 kernels need it) that is `Int8`
+    /// when the model passes, otherwise `F32`; off the CPU, or without the fused forward pass
+    /// (DistilBERT), it is `F32`. `Auto` never picks `Bf16`: on the CPUs measured (AVX-512
+    /// BF16 without AMX) libtorch's bf16 products ran slower than float32's
+    /// (docs/benchmarks.md). [`crate::TransformerEmbedder::precision`] says what runs.
+    #[default]
+    Auto,
+    /// float32 throughout, as sentence-transformers runs by default.
+    F32,
+    /// int8 weights, symmetric per output channel, with activations quantised per call
+    /// (FBGEMM's dynamically quantised kernel, int32 accumulation). CPU, fused path only.
+    Int8,
+    /// bfloat16 weights and activations for the dense layers (float32 elsewhere): oneDNN's
+    /// kernels where the CPU has AMX or AVX-512 BF16; CPU or CUDA, fused path only.
+    Bf16,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::Auto => "auto",
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+            Precision::Bf16 => "bf16",
+        })
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::EmbedError;
+
+    /// `auto`, `f32`, `int8` or `bf16` (as [`Precision`]'s `Display` writes them).
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Precision::Auto),
+            "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            _ => Err(crate::EmbedError::param(
+                "precision",
+                format!("{s:?} is not one of auto, f32, int8, bf16"),
+            )),
+        }
+    }
+}
+
+/// Lowest cosine to float32, over every probe, that `Precision::Auto` accepts.
+pub const PRECISION_GATE: f32 = 0.99;
+
+/// The texts `Precision::Auto` checks a faster format on (Korean, English and mixed, short
+/// and long, as lecture titles and descriptions are).
+pub const PRECISION_PROBES: [&str; 16] = [
+    "분수의 덧셈과 뺄셈",
+    "Adding and subtracting fractions",
+    "조선 시대의 정치 제도와 세종대왕의 한글 창제 과정을 살펴봅니다.",
+    "The politics of the Joseon dynasty and how King Sejong created Hangul.",
+    "파이썬으로 배우는 데이터 분석 입문: 판다스와 시각화",
+    "Introduction to data analysis with Python: pandas and plotting",
+    "광합성의 원리와 엽록체의 구조",
+    "How photosynthesis works and the structure of chloroplasts",
+    "scikit-learn으로 붓꽃 데이터를 분류하는 실습입니다.",
+    "Classifying the iris data set with scikit-learn, step by step.",
+    "중급 영어 회화: 여행에서 쓰는 표현",
+    "Intermediate English conversation for travel",
+    "경사 하강법으로 선형 회귀 모델을 학습하고 학습률에 따라 손실 함수가 줄어드는 모습을 확인합니다.",
+    "Gradient descent for linear regression: watch the loss fall as the learning rate changes.",
+    "재즈 피아노 즉흥 연주",
+    "Jazz piano improvisation",
+];
+
+/// The formats `Auto` tries on this machine, fastest first (float32 is the fallback).
+pub(crate) fn auto_candidates(on_cpu: bool, fused: bool) -> Vec<Precision> {
+    let mut out = Vec::new();
+    if on_cpu && fused && int8_kernels() {
+        out.push(Precision::Int8);
+    }
+    out
+}
+
+/// Whether FBGEMM's int8 kernels run here (x86-64 with AVX2).
+fn int8_kernels() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Lowest cosine between matching rows of two matrices (0 for a zero row).
+pub(crate) fn worst_cosine(a: &ndarray::Array2<f32>, b: &ndarray::Array2<f32>) -> f32 {
+    a.rows()
+        .into_iter()
+        .zip(b.rows())
+        .map(|(x, y)| {
+            let n = (x.dot(&x) * y.dot(&y)).sqrt();
+            if n > 0.0 {
+                x.dot(&y) / n
+            } else {
+                0.0
+            }
+        })
+        .fold(1.0f32, f32::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_cosine_is_the_lowest_row() {
+        let a = ndarray::array![[1.0f32, 0.0], [0.0, 2.0], [1.0, 1.0]];
+        let b = ndarray::array![[2.0f32, 0.0], [0.0, 1.0], [1.0, 0.0]];
+        assert!((worst_cosine(&a, &b) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(worst_cosine(&a, &a.clone()), 1.0);
+    }
+
+    #[test]
+    fn precisions_read_back_what_they_print() {
+        for p in [
+            Precision::Auto,
+            Precision::F32,
+            Precision::Int8,
+            Precision::Bf16,
+        ] {
+            assert_eq!(p.to_string().parse::<Precision>().expect("known"), p);
+        }
+        assert!("int4".parse::<Precision>().is_err());
+    }
+
+    #[test]
+    fn auto_tries_nothing_off_the_cpu_or_the_fused_path() {
+        assert!(auto_candidates(false, true).is_empty());
+        assert!(auto_candidates(true, false).is_empty());
+        assert!(auto_candidates(true, true)
+            .iter()
+            .all(|p| *p == Precision::Int8));
+    }
+}
