@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! scripts/demo pipeline        # installs models if missing, then runs this example
-//! cargo run --release --example pipeline -- [--models DIR] [--learners 800] [--epochs 60]
+//! cargo run --release --example pipeline -- [--models DIR] [--learners 800] [--epochs 60] [--id-dropout P]
 //!     [--hashing] [--quiet] [--save DIR] [--report-json FILE] [--threads 2] [--max-df SHARE]
 //! ```
 //!
@@ -58,7 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         log.new_items.len()
     );
 
-    let mut params = Pipeline::builder().sasrec(SasRec::params().epochs(epochs));
+    let mut sasrec = SasRec::params().epochs(epochs);
+    if let Some(p) = arg("--id-dropout") {
+        sasrec = sasrec.id_dropout(p.parse()?);
+    }
+    let mut params = Pipeline::builder().sasrec(sasrec);
     if let Some(share) = arg("--max-df") {
         params = params.keywords(
             groundrec::keywords::KeywordParams::default()

@@ -20,7 +20,8 @@
 //! or bfloat16: [`Precision`]. The default, `Precision::Auto`, checks at load time whether int8
 //! keeps every one of [`PRECISION_PROBES`] within cosine [`PRECISION_GATE`] of float32 and
 //! keeps it only then ([`TransformerEmbedder::precision`] says what runs): multilingual-e5-small
-//! passes, all-MiniLM-L6-v2 does not and stays float32 (docs/benchmarks.md).
+//! passes with room (worst probe 0.999), all-MiniLM-L6-v2 only just (0.990), so on another CPU
+//! it may run float32 (docs/benchmarks.md).
 //!
 //! Texts are de-duplicated, tokenised in windows of 64 batches, sorted by token length within a
 //! window and run in batches padded per batch, so memory follows the batch and the output, not

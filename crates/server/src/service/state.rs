@@ -2,6 +2,7 @@
 //! changes), the store, metrics and the served-list log queue.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -52,8 +53,9 @@ impl ServeConfig {
 pub(crate) struct Live {
     pub(crate) pipeline: FittedPipeline,
     pub(crate) dir: PathBuf,
-    /// The last catalogue change applied.
-    pub(crate) item_seq: i64,
+    /// The last catalogue change applied (moved forward in place when the changes after it
+    /// were all applied already, so an idle sync copies no pipeline).
+    pub(crate) item_seq: AtomicI64,
 }
 
 #[derive(Debug)]
@@ -124,7 +126,7 @@ impl Service {
             live: RwLock::new(Arc::new(Live {
                 pipeline,
                 dir,
-                item_seq: 0,
+                item_seq: AtomicI64::new(0),
             })),
             writer: Mutex::new(()),
             lists: tx,
@@ -225,7 +227,7 @@ impl Service {
         let fresh = Live {
             pipeline,
             dir,
-            item_seq: 0,
+            item_seq: AtomicI64::new(0),
         };
         let fresh = Arc::new(fresh);
         let (next, _) = advance(&self.inner.store, &fresh, None).await?;
@@ -277,7 +279,9 @@ async fn advance(
     live: &Arc<Live>,
     prepared: Option<Prepared>,
 ) -> Result<(Option<Live>, usize)> {
-    let changes = store.item_changes_since(live.item_seq).await?;
+    let changes = store
+        .item_changes_since(live.item_seq.load(Ordering::Acquire))
+        .await?;
     let Some(last) = changes.last().map(|c| c.seq) else {
         return Ok((None, 0));
     };
@@ -300,6 +304,11 @@ async fn advance(
         }
     }
     let changed = upserts.len() + retire.len();
+    if changed == 0 {
+        // Already served as stored (this replica made them, or a reload applied them).
+        live.item_seq.store(last, Ordering::Release);
+        return Ok((None, 0));
+    }
     let mut pipeline = live.pipeline.clone();
     if !upserts.is_empty() {
         let ready = match prepared {
@@ -315,7 +324,7 @@ async fn advance(
         Some(Live {
             pipeline,
             dir: live.dir.clone(),
-            item_seq: last,
+            item_seq: AtomicI64::new(last),
         }),
         changed,
     ))
