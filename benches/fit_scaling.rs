@@ -1,0 +1,124 @@
+//! How the whole `Pipeline::fit` scales with the catalogue: seconds per stage and peak
+//! resident memory for a generated catalogue of `--items N` Korean and English lectures with
+//! about 10 events per item, fitted with the default pipeline (multilingual-e5-small at
+//! `Precision::Auto`, ko-dic keywords). One fit per process, so the peak memory is this fit's.
+//!
+//! ```text
+//! cargo bench --bench fit_scaling -- --items 10000 [--events-per-item 10] [--epochs N] [--models DIR]
+//! ```
+//!
+//! The catalogue repeats the 288 demo lectures as separate courses, each copy's titles and
+//! descriptions marked with its part number ("part 7", "7부"), so every text is distinct. One
+//! JSON line at the end: items, events, seconds per stage, total, peak RSS (MiB).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use groundrec::sasrec::SasRec;
+use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Pipeline};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// `n` lectures: the demo catalogue repeated, copy `r` as its own courses.
+fn catalogue(n: usize) -> Result<Catalog, Box<dyn std::error::Error>> {
+    let demo = common::demo_catalog();
+    let base = demo.items();
+    let items: Vec<Item> = (0..n)
+        .map(|k| {
+            let (r, it) = (k / base.len(), &base[k % base.len()]);
+            let mut item = it.clone();
+            item.id = format!("S{k:06}");
+            if r > 0 {
+                item.title = format!("{} (part {r}, {r}부)", it.title);
+                item.description =
+                    format!("{} Part {r} of the series. 시리즈 {r}부.", it.description);
+                if let Some(c) = it.extra.get("course").and_then(|v| v.as_str()) {
+                    item.extra
+                        .insert("course".into(), format!("{c} #{r}").into());
+                }
+            }
+            item
+        })
+        .collect();
+    Ok(Catalog::from_items(items)?.0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--bench") && arg("--items").is_none() {
+        eprintln!("fit_scaling: pass --items N (see the file's docs); skipping");
+        return Ok(());
+    }
+    let n: usize = arg("--items").ok_or("--items N is required")?.parse()?;
+    let per_item: usize = arg("--events-per-item").map_or(Ok(10), |s| s.parse())?;
+    let models = arg("--models").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
+        PathBuf::from,
+    );
+    groundrec::set_threads(2)?;
+    let catalog = catalogue(n)?;
+    // The simulated learners take 6 to 30 lectures, 18 on average.
+    let log = simulate_learners(
+        &catalog,
+        &DemoLearners {
+            learners: (n * per_item / 18).max(1),
+            ..Default::default()
+        },
+    );
+    let mut sasrec = SasRec::params().epochs(60);
+    if let Some(e) = arg("--epochs") {
+        sasrec = sasrec.epochs(e.parse()?);
+    }
+    let params = Pipeline::builder()
+        .model(models.join("multilingual-e5-small"), "query: ")
+        .korean_dictionary(models.join("ko-dic"))
+        .sasrec(sasrec)
+        .check()?;
+    let before = peak_rss_mib();
+    let t = Instant::now();
+    let (_, report) = params.fit(&catalog, &log.events)?;
+    let total = t.elapsed().as_secs_f64();
+    let stages: Vec<String> = report
+        .timings
+        .iter()
+        .map(|s| format!("\"{}\": {:.1}", s.step, s.seconds))
+        .collect();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    eprintln!("cpu: {cpu}");
+    eprintln!("{}", report.embedder);
+    println!(
+        "{{\"bench\": \"fit_scaling\", \"items\": {n}, \"events\": {}, \"epochs_run\": {}, \"stages_s\": {{{}}}, \"total_s\": {total:.1}, \"peak_rss_mib_before\": {before:.0}, \"peak_rss_mib\": {:.0}}}",
+        log.events.len(),
+        report.training.len(),
+        stages.join(", "),
+        peak_rss_mib()
+    );
+    Ok(())
+}
