@@ -11,21 +11,16 @@
 //! descriptions marked with its part number ("part 7", "7부"), so every text is distinct. One
 //! JSON line at the end: items, events, seconds per stage, total, peak RSS (MiB).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use groundrec::sasrec::SasRec;
 use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Pipeline};
 
-#[path = "../tests/common/mod.rs"]
+/// The examples' helpers: command-line arguments, the demo catalogue, the demo's embedder.
+#[path = "../examples/common/mod.rs"]
 mod common;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+use common::arg;
 
 /// Peak resident memory of this process so far (`VmHWM`), MiB.
 fn peak_rss_mib() -> f64 {
@@ -41,7 +36,7 @@ fn peak_rss_mib() -> f64 {
 
 /// `n` lectures: the demo catalogue repeated, copy `r` as its own courses.
 fn catalogue(n: usize) -> Result<Catalog, Box<dyn std::error::Error>> {
-    let demo = common::demo_catalog();
+    let demo = common::demo_catalog()?;
     let base = demo.items();
     let items: Vec<Item> = (0..n)
         .map(|k| {
@@ -70,10 +65,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n: usize = arg("--items").ok_or("--items N is required")?.parse()?;
     let per_item: usize = arg("--events-per-item").map_or(Ok(10), |s| s.parse())?;
-    let models = arg("--models").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
-        PathBuf::from,
-    );
     groundrec::set_threads(2)?;
     let catalog = catalogue(n)?;
     // The simulated learners take 6 to 30 lectures, 18 on average.
@@ -88,11 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(e) = arg("--epochs") {
         sasrec = sasrec.epochs(e.parse()?);
     }
-    let params = Pipeline::builder()
-        .model(models.join("multilingual-e5-small"), "query: ")
-        .korean_dictionary(models.join("ko-dic"))
-        .sasrec(sasrec)
-        .check()?;
+    let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
     let before = peak_rss_mib();
     let t = Instant::now();
     let (_, report) = params.fit(&catalog, &log.events)?;

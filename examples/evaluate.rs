@@ -29,6 +29,26 @@ use groundrec::{
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+/// Held-out cases by id as a sasrec dataset over the whole catalogue (each case's history and
+/// target as one sequence, split leave-one-out again), for SASRec's own training and ranking.
+fn id_dataset(
+    catalog: &Catalog,
+    cases: &[HoldoutCase],
+) -> Result<Dataset, Box<dyn std::error::Error>> {
+    let ids: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).collect();
+    let seqs: Vec<Vec<ItemIdx>> = cases
+        .iter()
+        .map(|c| {
+            c.history
+                .iter()
+                .chain([&c.target])
+                .filter_map(|id| catalog.position(id).map(|p| ItemIdx::new(p as u32)))
+                .collect()
+        })
+        .collect();
+    Ok(Dataset::from_sequences(ids, seqs, Split::LeaveOneOut)?)
+}
+
 /// The cold-start check (see the module docs); prints one line per way of ranking.
 fn cold_start(
     catalog: &Catalog,
@@ -88,19 +108,7 @@ fn cold_start(
         })
         .collect();
     // SASRec on ids only, trained on the same warm sequences (cold movies keep untrained rows).
-    let ids: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).collect();
-    let warm_cases = holdout_cases(catalog, &warm)?;
-    let seqs: Vec<Vec<ItemIdx>> = warm_cases
-        .iter()
-        .map(|c| {
-            c.history
-                .iter()
-                .chain([&c.target])
-                .filter_map(|i| pos(i))
-                .collect()
-        })
-        .collect();
-    let data = Dataset::from_sequences(ids, seqs, Split::LeaveOneOut)?;
+    let data = id_dataset(catalog, &holdout_cases(catalog, &warm)?)?;
     let (id_only, _) = params.sasrec().fit(&data)?;
     let full = EvalParams::full();
     let hr = |e: groundrec::sasrec::Evaluation| e.full.map_or(f64::NAN, |m| m.hr);
@@ -189,18 +197,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The same split by id, rebuilt as a sasrec dataset (every user here has >= 20 ratings,
     // so the held-out cases cover every user), for the two models' own full ranking.
     let cases = holdout_cases(&catalog, &events)?;
-    let ids: Vec<String> = catalog.items().iter().map(|i| i.id.clone()).collect();
-    let seqs: Vec<Vec<ItemIdx>> = cases
-        .iter()
-        .map(|c| {
-            c.history
-                .iter()
-                .chain([&c.target])
-                .filter_map(|id| catalog.position(id).map(|p| ItemIdx::new(p as u32)))
-                .collect()
-        })
-        .collect();
-    let data = Dataset::from_sequences(ids, seqs, Split::LeaveOneOut)?;
+    let data = id_dataset(&catalog, &cases)?;
     let full = EvalParams::full();
     let content = fitted.recommender().evaluate(&data.test, &full)?;
     let (id_only, _) = params.sasrec().fit(&data)?;

@@ -1,10 +1,11 @@
 //! Candidate keyphrases: the [`CandidateGenerator`] trait and the built-in generators.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::error::{KeywordsError, Result};
-use crate::korean::KoreanAnalyzer;
+use crate::korean::{KoreanAnalyzer, Morpheme};
 use crate::tokenize::{is_hangul, segments, Token};
 
 /// A candidate keyphrase found in one document.
@@ -236,9 +237,9 @@ impl CandidateGenerator for KoreanNounCandidates {
 /// through "-", ".", "+" or "#" between foreign parts. So the dictionary's pieces come back
 /// whole: "판" + "다스" is "판다스", "결" + "측" + "치" is "결측치", "scikit" + "-" +
 /// "learn" is "scikit-learn"; particles and endings stay out ("판다스로" gives "판다스").
-fn compound_words(morphemes: &[crate::korean::Morpheme]) -> Vec<std::ops::Range<usize>> {
-    let starts = |m: &crate::korean::Morpheme| m.is_noun() || m.tag == "SL" || m.tag == "SN";
-    let foreign = |m: &crate::korean::Morpheme| m.tag == "SL" || m.tag == "SN";
+fn compound_words(morphemes: &[Morpheme]) -> Vec<Range<usize>> {
+    let starts = |m: &Morpheme| m.is_noun() || m.tag == "SL" || m.tag == "SN";
+    let foreign = |m: &Morpheme| m.tag == "SL" || m.tag == "SN";
     let glued = |i: usize| morphemes[i].start == morphemes[i - 1].end;
     let mut words = Vec::new();
     let mut i = 0;

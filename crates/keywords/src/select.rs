@@ -68,7 +68,6 @@ pub(crate) fn mmr(
     chosen
 }
 
-/// Number of `k`-subsets of `n` things, saturating.
 /// Indices of the candidates (keys of space-separated words) that survive nesting, best
 /// `scores` first: a candidate goes when its word set contains, or is contained in, the word
 /// set of a better-scored survivor.
@@ -95,6 +94,7 @@ pub(crate) fn not_nested(keys: &[&str], scores: &[f32]) -> Vec<usize> {
     kept
 }
 
+/// Number of `k`-subsets of `n` things, saturating.
 pub(crate) fn combinations(n: usize, k: usize) -> u64 {
     if k > n {
         return 0;
@@ -164,6 +164,9 @@ pub(crate) fn max_sum(
 mod tests {
     use super::*;
 
+    use ndarray::array;
+    use proptest::prelude::*;
+
     #[test]
     fn nested_candidates_give_way_to_better_scored_ones() {
         let keys = [
@@ -188,8 +191,6 @@ mod tests {
             vec![0, 2]
         );
     }
-    use ndarray::array;
-    use proptest::prelude::*;
 
     #[test]
     fn mmr_trades_relevance_for_novelty() {

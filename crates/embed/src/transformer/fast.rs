@@ -119,6 +119,18 @@ impl Linear {
         }
     }
 
+    /// The same layer with bfloat16 weights and bias.
+    fn to_bf16(&self) -> Result<Linear> {
+        let Linear::F32 { w, b } = self else {
+            return Ok(self.shallow());
+        };
+        let cast = |t: &Tensor| t.f_to_kind(Kind::BFloat16).map_err(backend);
+        Ok(Linear::Bf16 {
+            w: cast(w)?,
+            b: cast(b)?,
+        })
+    }
+
     /// Symmetric int8 weights per output channel: row `j` is divided by `max |w_j| / 127`, so
     /// every row uses the full int8 range and the kernel's single scale is 1; the row scales
     /// are applied to the kernel's output. (FBGEMM's legacy kernel has one scale per tensor,
@@ -151,20 +163,6 @@ impl Linear {
             scale: scale.f_squeeze_dim(1).map_err(backend)?,
             zero_bias: b.f_zeros_like().map_err(backend)?,
             b: b.shallow_clone(),
-        })
-    }
-}
-
-impl Linear {
-    /// The same layer with bfloat16 weights and bias.
-    fn to_bf16(&self) -> Result<Linear> {
-        let Linear::F32 { w, b } = self else {
-            return Ok(self.shallow());
-        };
-        let cast = |t: &Tensor| t.f_to_kind(Kind::BFloat16).map_err(backend);
-        Ok(Linear::Bf16 {
-            w: cast(w)?,
-            b: cast(b)?,
         })
     }
 }

@@ -157,12 +157,17 @@ impl TransformerEmbedder {
     /// Resolves `Precision::Auto`: tries the formats this machine runs faster, fastest
     /// first, and keeps the first whose probe vectors stay within the gate of float32's.
     fn choose_precision(mut self) -> Result<Self> {
-        let (on_cpu, fused) = {
+        let candidates = {
             let n = lock_network(&self.network)?;
-            (n.on_cpu(), n.fused())
+            precision::auto_candidates(n.on_cpu(), n.fused())
         };
+        self.precision = Precision::F32;
+        if candidates.is_empty() {
+            // Nothing faster to try here: no probes to embed at load.
+            return Ok(self);
+        }
         let float = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
-        for candidate in precision::auto_candidates(on_cpu, fused) {
+        for candidate in candidates {
             let converted = lock_network(&self.network)?.converted(candidate)?;
             let float_net = std::mem::replace(&mut *lock_network(&self.network)?, converted);
             let fast = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
@@ -174,7 +179,6 @@ impl TransformerEmbedder {
             }
             *lock_network(&self.network)? = float_net;
         }
-        self.precision = Precision::F32;
         Ok(self)
     }
 
