@@ -14,6 +14,18 @@
 //! with its defaults (run once by `../shared/anchors/sasrec_recbole_ml100k.py`; its JSON line
 //! is kept in `docs/anchors/recbole_ml100k.json`).
 //!
+//! One protocol with RecBole's:
+//! - **Order.** RecBole min-max normalises every float column, the timestamp too, and keeps it
+//!   as float32, so timestamps about a second apart can become equal; it then sorts stably, so
+//!   such ratings keep the file's order. The ratings here are ordered by that same key (see
+//!   [`recbole_order`]), so that both hold out the same ratings. `--recbole-split FILE` (made by
+//!   `scripts/recbole_split.py` from RecBole's own data pipeline; `scripts/evaluate ml100k
+//!   --recbole-split` runs it) checks, user by user, the test and validation targets and the
+//!   test input (RecBole's last 50).
+//! - **Ranking.** RecBole's full ranking for sequential models masks nothing but its padding
+//!   id: a movie the user rated competes with the target. The models are therefore also ranked
+//!   under that rule (`mask_input(false)`), and RecBole's figure is compared with that one.
+//!
 //! Cold start (`--cold-start`): 10 % of the movies (seeded draw) lose every rating from
 //! training; each user's first rating of one of them is then asked for, from the user's
 //! earlier ratings of other movies, by the content-aware pipeline, SASRec on ids only and
@@ -28,6 +40,73 @@ use groundrec::{
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+
+/// Orders ratings the way RecBole 1.2.1 does: the timestamp min-max normalised in float64,
+/// then kept as float32 (its `normalize_all` and tensor conversion); ties keep the file order
+/// (the pipeline's own tie rule). Returns how many distinct timestamps merged.
+fn recbole_order(events: &mut [Event]) -> usize {
+    let (lo, hi) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+        (lo.min(e.timestamp), hi.max(e.timestamp))
+    });
+    let span = (hi - lo).max(1) as f64;
+    let before: std::collections::HashSet<i64> = events.iter().map(|e| e.timestamp).collect();
+    for e in events.iter_mut() {
+        // Non-negative floats order as their bits do.
+        e.timestamp = i64::from((((e.timestamp - lo) as f64 / span) as f32).to_bits());
+    }
+    let after: std::collections::HashSet<i64> = events.iter().map(|e| e.timestamp).collect();
+    before.len() - after.len()
+}
+
+/// Checks the held-out cases against RecBole's split (`scripts/recbole_split.py`: user, validation
+/// target, test target, test input), returning how many users agree in all three, and the
+/// number of users in the file.
+fn check_recbole_split(
+    cases: &[HoldoutCase],
+    path: &std::path::Path,
+) -> Result<(usize, usize), Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "{}: {e} (scripts/evaluate ml100k --recbole-split makes it)",
+            path.display()
+        )
+    })?;
+    let theirs: std::collections::HashMap<&str, Vec<&str>> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0], f)
+        })
+        .collect();
+    let same = cases
+        .iter()
+        .filter(|c| {
+            theirs.get(c.user.as_str()).is_some_and(|f| {
+                let input: Vec<&str> = f.get(3).map_or(vec![], |s| s.split(' ').collect());
+                let ours: Vec<&str> = c.history.iter().map(String::as_str).collect();
+                f.len() == 4
+                    && f[2] == c.target
+                    && c.history.last().is_some_and(|v| v == f[1])
+                    && ours[ours.len().saturating_sub(input.len())..] == input[..]
+                    && input.len() == ours.len().min(50)
+            })
+        })
+        .count();
+    Ok((same, theirs.len()))
+}
+
+/// The pipeline serving with `slots` of each list kept for items without training events.
+fn with_new_item_slots(
+    fitted: &groundrec::FittedPipeline,
+    slots: usize,
+) -> Result<groundrec::FittedPipeline, Box<dyn std::error::Error>> {
+    let mut f = fitted.clone();
+    f.set_fair(groundrec::FairSettings {
+        new_item_slots: slots,
+        ..fitted.config().fair
+    })?;
+    Ok(f)
+}
 
 /// Held-out cases by id as a sasrec dataset over the whole catalogue (each case's history and
 /// target as one sequence, split leave-one-out again), for SASRec's own training and ranking.
@@ -153,6 +232,14 @@ fn cold_start(
     println!("  content-aware SASRec  HR@10 {content_hr:.4}  HR@10 {content_new:.4}");
     println!("  SASRec on ids only    HR@10 {id_hr:.4}  HR@10 {id_new:.4}");
     println!("  final lists           HR@10 {:.4}", served.lists.hr_at_10);
+    for slots in [1, 2] {
+        let e = with_new_item_slots(&fitted, slots)?.evaluate(&cases)?;
+        println!(
+            "    {slots} new-item slot{}      HR@10 {:.4}",
+            if slots == 1 { " " } else { "s" },
+            e.lists.hr_at_10
+        );
+    }
     println!(
         "  popularity            HR@10 {:.4}  (no ratings: no order among the new movies)",
         served.popularity.hr_at_10
@@ -169,8 +256,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     groundrec::set_threads(2)?;
     let data_dir = arg("--data").map_or_else(|| root().join("data/ml-100k"), Into::into);
-    let (catalog, events) = read_movielens(&data_dir)
+    let (catalog, mut events) = read_movielens(&data_dir)
         .map_err(|e| format!("{e} (scripts/setup unpacks MovieLens-100K into data/ml-100k)"))?;
+    let merged = recbole_order(&mut events);
+    eprintln!("order: RecBole's (float32 timestamps: {merged} distinct timestamps merge with a neighbour)");
     let epochs: Option<usize> = arg("--epochs").map(|s| s.parse()).transpose()?;
     eprintln!(
         "MovieLens-100K: {} movies, {} ratings",
@@ -197,10 +286,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The same split by id, rebuilt as a sasrec dataset (every user here has >= 20 ratings,
     // so the held-out cases cover every user), for the two models' own full ranking.
     let cases = holdout_cases(&catalog, &events)?;
+    if let Some(path) = arg("--recbole-split") {
+        let (same, theirs) = check_recbole_split(&cases, path.as_ref())?;
+        println!(
+            "split: {same} of {} users hold out RecBole's test and validation ratings after its input ({theirs} users in {path})",
+            cases.len()
+        );
+        if same != cases.len() || theirs != cases.len() {
+            return Err("the split is not RecBole's".into());
+        }
+    }
     let data = id_dataset(&catalog, &cases)?;
     let full = EvalParams::full();
+    let unmasked = full.mask_input(false);
     let content = fitted.recommender().evaluate(&data.test, &full)?;
+    let content_rb = fitted.recommender().evaluate(&data.test, &unmasked)?;
     let (id_only, _) = params.sasrec().fit(&data)?;
+    let id_only_rb = id_only.evaluate(&data.test, &unmasked)?;
     let id_only = id_only.evaluate(&data.test, &full)?;
     let served = fitted.evaluate(&cases)?;
 
@@ -215,12 +317,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |e: &groundrec::sasrec::Evaluation| e.full.map_or((f64::NAN, f64::NAN), |m| (m.ndcg, m.hr));
     let (c_ndcg, c_hr) = m(&content);
     let (i_ndcg, i_hr) = m(&id_only);
+    let (crb_ndcg, crb_hr) = m(&content_rb);
+    let (irb_ndcg, irb_hr) = m(&id_only_rb);
     println!(
         "{} users held out (last rating; second-last for validation)",
         data.test.len()
     );
-    println!("content-aware SASRec (pipeline)  NDCG@10 {c_ndcg:.4}  HR@10 {c_hr:.4}");
-    println!("SASRec on ids only               NDCG@10 {i_ndcg:.4}  HR@10 {i_hr:.4}");
+    println!("                                 input masked (serving)    nothing masked (RecBole's rule)");
+    println!("content-aware SASRec (pipeline)  NDCG@10 {c_ndcg:.4}  HR@10 {c_hr:.4}  NDCG@10 {crb_ndcg:.4}  HR@10 {crb_hr:.4}");
+    println!("SASRec on ids only               NDCG@10 {i_ndcg:.4}  HR@10 {i_hr:.4}  NDCG@10 {irb_ndcg:.4}  HR@10 {irb_hr:.4}");
     println!(
         "final lists (fair re-ranking)    NDCG@10 {:.4}  HR@10 {:.4}  (report: {:.4} / {:.4})",
         served.lists.ndcg_at_10,
@@ -228,13 +333,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         holdout.lists.ndcg_at_10,
         holdout.lists.hr_at_10
     );
+    let slot = with_new_item_slots(&fitted, 1)?.evaluate(&cases)?;
+    println!(
+        "  with 1 new-item slot           NDCG@10 {:.4}  HR@10 {:.4}",
+        slot.lists.ndcg_at_10, slot.lists.hr_at_10
+    );
     println!(
         "popularity                       NDCG@10 {:.4}  HR@10 {:.4}",
         served.popularity.ndcg_at_10, served.popularity.hr_at_10
     );
     println!(
-        "RecBole SASRec (its defaults)    NDCG@10 {recbole_ndcg:.4}  HR@10 {recbole_hr:.4}  ({})",
+        "RecBole SASRec (its defaults)                              NDCG@10 {recbole_ndcg:.4}  HR@10 {recbole_hr:.4}  ({})",
         anchor_path.display()
+    );
+    println!(
+        "ours against RecBole, both under its rule: NDCG@10 {:.2}x, HR@10 {:.2}x",
+        crb_ndcg / recbole_ndcg,
+        crb_hr / recbole_hr
     );
     if flag("--cold-start") {
         cold_start(&catalog, &events, &params, observer)?;

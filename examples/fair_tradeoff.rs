@@ -72,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 window,
                 max_per_window: max,
                 pool_factor: pool,
+                new_item_slots: 0,
             }),
         ));
     }

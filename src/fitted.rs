@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Item};
 use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
-use crate::params::{keyword_source, Fair, PipelineConfig};
+use crate::params::{keyword_source, Fair, FairSettings, PipelineConfig};
 
 /// Texts every fit embeds to recognise its embedder later.
 const PROBES: [&str; 3] = [
@@ -241,6 +241,14 @@ impl FittedPipeline {
     /// The settings it was fitted with.
     pub fn config(&self) -> &PipelineConfig {
         &self.config
+    }
+
+    /// Changes how recommendation lists are served (fair re-ranking and new-item slots)
+    /// without refitting; saved with the pipeline. The model and its id stay the same.
+    pub fn set_fair(&mut self, fair: FairSettings) -> Result<()> {
+        self.fair = fair.check()?;
+        self.config.fair = fair;
+        Ok(())
     }
 
     /// The catalogue (items added after the fit at the end; retired items included).

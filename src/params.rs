@@ -117,6 +117,14 @@ pub struct FairSettings {
     pub max_per_window: usize,
     /// Candidates re-ranked per list, as a multiple of the list length (1..=100).
     pub pool_factor: usize,
+    /// Slots at the end of each list kept for new items: items no training event names (added
+    /// to the catalogue after the fit, or never interacted with), ranked among themselves by
+    /// the model's content-based score. New items already in the list count toward them; the
+    /// window rule does not apply to these slots. Without them a new item rarely reaches a list
+    /// against items with a training history, so it never gathers the events that would let
+    /// the next fit learn it. At most the list length; 0 turns the rule off.
+    #[serde(default)]
+    pub new_item_slots: usize,
 }
 
 impl Default for FairSettings {
@@ -125,15 +133,18 @@ impl Default for FairSettings {
             window: 4,
             max_per_window: 2,
             pool_factor: 3,
+            new_item_slots: 0,
         }
     }
 }
 
-/// Checked fair settings: the pool size and the ranker over cluster numbers.
+/// Checked fair settings: the pool size, the ranker over cluster numbers and the new-item
+/// slots.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fair {
     pub(crate) pool_factor: usize,
     pub(crate) ranker: FairRankerValidParams<usize>,
+    pub(crate) new_item_slots: usize,
 }
 
 impl FairSettings {
@@ -147,6 +158,7 @@ impl FairSettings {
         }
         Ok(Fair {
             pool_factor: self.pool_factor,
+            new_item_slots: self.new_item_slots,
             ranker: FairRanker::params()
                 .window(self.window, self.max_per_window)
                 .check()?,

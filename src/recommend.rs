@@ -456,6 +456,11 @@ impl FittedPipeline {
             None => best,
         };
         ordered.truncate(plan.n);
+        if let Some(f) = plan.rerank.as_ref().filter(|f| f.new_item_slots > 0) {
+            let counts = self.model.popularity();
+            let fresh = |p: usize| counts[p] == 0;
+            keep_new_item_slots(&mut ordered, scores, &ok, fresh, plan.n, f.new_item_slots);
+        }
         Ok(Ok(ordered))
     }
 
@@ -501,6 +506,39 @@ impl FittedPipeline {
             },
         })
     }
+}
+
+/// Makes at least `slots` of the `n` items of `list` new ones (`fresh`), as far as allowed new
+/// items (`ok`) are left: the best-scored new items not yet listed take the last places, in
+/// score order, in place of the lowest-placed items that are not new. New items already
+/// listed count and keep their places.
+fn keep_new_item_slots(
+    list: &mut Vec<usize>,
+    scores: &[f32],
+    ok: &[bool],
+    fresh: impl Fn(usize) -> bool,
+    n: usize,
+    slots: usize,
+) {
+    let have = list.iter().filter(|&&p| fresh(p)).count();
+    let want = slots.min(n);
+    if have >= want {
+        return;
+    }
+    let mut allowed: Vec<bool> = ok.iter().enumerate().map(|(p, &o)| o && fresh(p)).collect();
+    for &p in list.iter() {
+        allowed[p] = false;
+    }
+    let extra = top(scores, &allowed, want - have);
+    while list.len() + extra.len() > n {
+        match list.iter().rposition(|&p| !fresh(p)) {
+            Some(at) => {
+                list.remove(at);
+            }
+            None => break,
+        }
+    }
+    list.extend(extra);
 }
 
 /// Positions of the `k` best `scores` where `ok`, best first (ties: lower position first).
@@ -559,6 +597,50 @@ mod tests {
             want.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
             want.truncate(k);
             proptest::prop_assert_eq!(top(&scores, &ok, k), want);
+        }
+    }
+
+    proptest::proptest! {
+        /// The new-item slots: the list keeps its length (or grows to n), holds
+        /// min(slots, n, new items allowed) new items, keeps every new item it had, keeps
+        /// the old items it keeps in their order, and adds the best new ones in score order.
+        #[test]
+        fn new_item_slots_hold(
+            raw in proptest::collection::vec((0u8..8, proptest::bool::ANY, proptest::bool::weighted(0.8)), 1..60),
+            start in 0usize..12,
+            n in 1usize..12,
+            slots in 0usize..5,
+        ) {
+            let scores: Vec<f32> = raw.iter().map(|r| f32::from(r.0)).collect();
+            let fresh: Vec<bool> = raw.iter().map(|r| r.1).collect();
+            let ok: Vec<bool> = raw.iter().map(|r| r.2).collect();
+            let before = top(&scores, &ok, start.min(n));
+            let mut list = before.clone();
+            keep_new_item_slots(&mut list, &scores, &ok, |p| fresh[p], n, slots);
+            let new_in = |l: &[usize]| l.iter().filter(|&&p| fresh[p]).count();
+            let available = (0..scores.len()).filter(|&p| ok[p] && fresh[p]).count();
+            let want = slots.min(n).min(available).max(new_in(&before));
+            proptest::prop_assert_eq!(new_in(&list), want);
+            proptest::prop_assert!(list.len() <= n);
+            proptest::prop_assert!(list.len() >= before.len());
+            let mut unique = list.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            proptest::prop_assert_eq!(unique.len(), list.len());
+            for p in before.iter().filter(|&&p| fresh[p]) {
+                proptest::prop_assert!(list.contains(p));
+            }
+            let kept: Vec<usize> = before.iter().copied().filter(|p| list.contains(p)).collect();
+            proptest::prop_assert_eq!(&list[..kept.len()], &kept[..]);
+            let added = &list[kept.len()..];
+            proptest::prop_assert!(added.iter().all(|&p| fresh[p] && ok[p]));
+            proptest::prop_assert!(added.windows(2).all(|w| scores[w[0]] >= scores[w[1]]));
+            // No new item left out scores above one added.
+            if let Some(&worst) = added.last() {
+                proptest::prop_assert!((0..scores.len())
+                    .filter(|p| ok[*p] && fresh[*p] && !list.contains(p))
+                    .all(|p| scores[p] <= scores[worst]));
+            }
         }
     }
 

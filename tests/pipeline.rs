@@ -7,7 +7,8 @@ use common::{fit, histories, refs};
 use groundrec::sasrec::SasRec;
 use groundrec::{
     simulate_learners, Catalog, Clusters, DemoLearners, EmptyReason, Event, FairSettings,
-    FittedPipeline, GroundrecError, Item, Pipeline, Reason, RecommendOptions, Rerank,
+    FittedPipeline, GroundrecError, Item, Pipeline, Reason, RecommendList, RecommendOptions,
+    Recommendation, Rerank,
 };
 use proptest::prelude::*;
 
@@ -210,6 +211,7 @@ fn filters_apply_before_re_ranking_and_bad_ones_are_errors() {
         window: 2,
         max_per_window: 2,
         pool_factor: 3,
+        new_item_slots: 0,
     };
     assert!(matches!(
         fitted.recommend(
@@ -226,6 +228,68 @@ fn filters_apply_before_re_ranking_and_bad_ones_are_errors() {
         )
         .expect("ok");
     assert!(huge.items.len() <= 24 && !huge.items.is_empty());
+}
+
+#[test]
+fn new_item_slots_bring_new_lectures_into_lists_and_keep_the_rest_in_order() {
+    let f = fit();
+    let mut fitted = f.fitted.clone();
+    let counts = fitted.recommender().popularity().to_vec();
+    let is_new = |id: &str| counts[f.catalog.position(id).expect("known")] == 0;
+    assert!(
+        counts.iter().any(|&c| c == 0),
+        "the demo has lectures without events"
+    );
+    let all = histories(&f.log);
+    let users = &all[..20];
+    let ask = |p: &FittedPipeline, h: &[String], o: &RecommendOptions| {
+        p.recommend(&refs(h), o).expect("recommends")
+    };
+    let ten = RecommendOptions::new(10);
+    let before: Vec<RecommendList> = users.iter().map(|h| ask(&fitted, h, &ten)).collect();
+    let with_slots = FairSettings {
+        new_item_slots: 2,
+        ..FairSettings::default()
+    };
+    fitted.set_fair(with_slots).expect("valid settings");
+    assert_eq!(fitted.config().fair, with_slots);
+    let old = |l: &RecommendList| -> Vec<String> {
+        l.items
+            .iter()
+            .filter(|r| !is_new(&r.item))
+            .map(|r| r.item.clone())
+            .collect()
+    };
+    let mut lifted = 0;
+    for (h, before) in users.iter().zip(&before) {
+        let after = ask(&fitted, h, &ten);
+        assert_eq!(after.items.len(), 10);
+        let new: Vec<&Recommendation> = after.items.iter().filter(|r| is_new(&r.item)).collect();
+        assert!(new.len() >= 2, "{:?}", after.items);
+        assert!(new.iter().all(|r| r.reason == Reason::ContentOnly));
+        // Lectures with a history keep their order: the list without the rule, cut short.
+        let (a, b) = (old(&after), old(before));
+        assert_eq!(a[..], b[..a.len()]);
+        lifted += usize::from(old(&after).len() < old(before).len());
+        // Without re-ranking, the rule is off too.
+        let plain = ask(&fitted, h, &ten.clone().rerank(Rerank::Off));
+        let plain_before = ask(&f.fitted, h, &ten.clone().rerank(Rerank::Off));
+        assert_eq!(plain, plain_before);
+    }
+    assert!(lifted > 0, "the rule changed no list");
+    let bad = FairSettings {
+        pool_factor: 0,
+        ..FairSettings::default()
+    };
+    assert!(matches!(
+        fitted.set_fair(bad),
+        Err(GroundrecError::InvalidParam { .. })
+    ));
+    assert_eq!(
+        fitted.config().fair,
+        with_slots,
+        "a refused change changes nothing"
+    );
 }
 
 #[test]
@@ -451,11 +515,14 @@ fn options() -> impl Strategy<Value = RecommendOptions> {
         prop_oneof![
             Just(Rerank::Pipeline),
             Just(Rerank::Off),
-            (1usize..6, 0usize..4, 0usize..5).prop_map(|(w, m, p)| Rerank::With(FairSettings {
-                window: w,
-                max_per_window: m,
-                pool_factor: p,
-            })),
+            (1usize..6, 0usize..4, 0usize..5, 0usize..4).prop_map(|(w, m, p, s)| Rerank::With(
+                FairSettings {
+                    window: w,
+                    max_per_window: m,
+                    pool_factor: p,
+                    new_item_slots: s,
+                }
+            )),
         ],
         proptest::collection::vec(0usize..300, 0..4),
     )

@@ -31,8 +31,13 @@ pub struct EvalParams {
     /// The paper's protocol with this many uniformly sampled unseen negatives (100 in the
     /// paper), or `None` to skip it.
     pub sampled_negatives: Option<usize>,
-    /// Full ranking over all items minus the user's input history (also gives coverage).
+    /// Full ranking over all items (also gives coverage).
     pub full: bool,
+    /// Whether full ranking leaves the user's input items out (`true`, the default: an item
+    /// already seen is never served again) or ranks every item (`false`: RecBole's rule for
+    /// sequential models, which masks only its padding id). The target always competes.
+    #[serde(default = "yes")]
+    pub mask_input: bool,
     /// Seed of the sampled negatives (each case draws from its own stream, so results do not
     /// depend on batching or threads).
     pub seed: u64,
@@ -47,6 +52,7 @@ impl EvalParams {
             k: 10,
             sampled_negatives: Some(100),
             full: true,
+            mask_input: true,
             seed: 1,
             batch_size: 256,
         }
@@ -74,6 +80,16 @@ impl EvalParams {
         self.seed = seed;
         self
     }
+
+    /// The same with the input masked in full ranking or not (see the field of that name).
+    pub fn mask_input(mut self, mask: bool) -> Self {
+        self.mask_input = mask;
+        self
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Hit rate and NDCG at K under one protocol.
@@ -259,7 +275,11 @@ fn rank_case(row: &[f32], c: &EvalCase, params: &EvalParams, index: usize) -> Ca
         rank
     });
     let (full_rank, top) = if params.full {
-        let mut input: Vec<ItemIdx> = c.input.iter().copied().filter(|&i| i != c.target).collect();
+        let mut input: Vec<ItemIdx> = if params.mask_input {
+            c.input.iter().copied().filter(|&i| i != c.target).collect()
+        } else {
+            Vec::new()
+        };
         input.sort_unstable();
         input.dedup();
         let all = row.iter().filter(|&&s| s > target).count();
@@ -318,6 +338,7 @@ mod tests {
             k: 2,
             sampled_negatives: None,
             full: true,
+            mask_input: true,
             seed: 0,
             batch_size: 1,
         };
@@ -325,6 +346,10 @@ mod tests {
         // Item 3 is masked as history; only item 1 beats the target.
         assert_eq!(r.full_rank, Some(1));
         assert_eq!(r.top, items([1, 2]));
+        // RecBole's rule: nothing masked, so item 3 beats the target too.
+        let r = rank_case(&row, &case, &p.mask_input(false), 0);
+        assert_eq!(r.full_rank, Some(2));
+        assert_eq!(r.top, items([3, 1]));
         assert_eq!(gain(1, 2), (1.0, 1.0 / 3f64.log2()));
         assert_eq!(gain(2, 2), (0.0, 0.0));
         let m = RankMetrics::from_ranks([Some(0), Some(1), Some(5), None], 2);
