@@ -34,6 +34,8 @@ fn demo_data_fit_recommend_import_export() {
             "--hashing",
             "--epochs",
             "1",
+            "--new-item-slots",
+            "2",
             "--quiet",
         ],
         d,
@@ -70,6 +72,14 @@ fn demo_data_fit_recommend_import_export() {
     assert!(lines
         .iter()
         .all(|l| l["item"] != "L001" && l["item"] != "L002" && l["title"].is_string()));
+    // --new-item-slots 2: two places go to lectures without training events, the last one
+    // among them.
+    let reasons: Vec<&str> = lines.iter().filter_map(|l| l["reason"].as_str()).collect();
+    assert!(
+        reasons.iter().filter(|r| **r == "ContentOnly").count() >= 2
+            && reasons.last() == Some(&"ContentOnly"),
+        "{lines:?}"
+    );
 
     let store = format!("sqlite://{}", d.join("s.db").display());
     let o = groundrec(

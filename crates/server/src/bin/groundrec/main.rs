@@ -75,6 +75,10 @@ struct FitArgs {
     /// SASRec training epochs (the library's default when not given).
     #[arg(long)]
     epochs: Option<usize>,
+    /// Slots at the end of every list kept for new lectures (no events in the training data,
+    /// or added to the catalogue since), ranked by their content; 0 turns the rule off.
+    #[arg(long, default_value_t = 0)]
+    new_item_slots: usize,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 42)]
     seed: u64,
