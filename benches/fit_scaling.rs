@@ -4,17 +4,23 @@
 //! `Precision::Auto`, ko-dic keywords). One fit per process, so the peak memory is this fit's.
 //!
 //! ```text
-//! cargo bench --bench fit_scaling -- --items 10000 [--events-per-item 10] [--epochs N] [--models DIR]
+//! cargo bench --bench fit_scaling -- --items 10000 [--events-per-item 10] [--epochs N] [--models DIR] [--quiet]
 //! ```
+//!
+//! On stderr, unless `--quiet`: a line when each stage begins and ends (seconds, peak memory so
+//! far), one per tenth of a stage's work and one per training epoch, with the time since the
+//! start, so that a run stopped early still says where its time went.
 //!
 //! The catalogue repeats the 288 demo lectures as separate courses, each copy's titles and
 //! descriptions marked with its part number ("part 7", "7부"), so every text is distinct. One
 //! JSON line at the end: items, events, seconds per stage, total, peak RSS (MiB).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use groundrec::sasrec::EpochLog;
 use groundrec::sasrec::SasRec;
-use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Pipeline};
+use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Observer, Pipeline, Stage};
 
 /// The examples' helpers: command-line arguments, the demo catalogue, the demo's embedder.
 #[path = "../examples/common/mod.rs"]
@@ -32,6 +38,49 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Lines on stderr as the fit goes (see the file's docs).
+struct Lines {
+    start: Instant,
+    /// The last tenth of the current stage's work reported.
+    tenth: AtomicUsize,
+}
+
+impl Lines {
+    fn say(&self, what: std::fmt::Arguments<'_>) {
+        eprintln!(
+            "[{:7.1} s] {what} (peak RSS {:.0} MiB)",
+            self.start.elapsed().as_secs_f64(),
+            peak_rss_mib()
+        );
+    }
+}
+
+impl Observer for Lines {
+    fn stage(&self, stage: Stage) {
+        self.tenth.store(0, Ordering::Relaxed);
+        self.say(format_args!("{stage} begins"));
+    }
+    fn progress(&self, stage: Stage, done: usize, total: usize) {
+        let tenth = done * 10 / total.max(1);
+        if tenth > self.tenth.fetch_max(tenth, Ordering::Relaxed) {
+            self.say(format_args!("{stage}: {done} of {total}"));
+        }
+    }
+    fn epoch(&self, log: &EpochLog) {
+        let valid = log.valid.as_ref().and_then(|v| v.full).map(|m| m.ndcg);
+        self.say(format_args!(
+            "sasrec epoch {}: loss {:.4}, {:.1} s{}",
+            log.epoch,
+            log.loss,
+            log.seconds,
+            valid.map_or(String::new(), |n| format!(", validation NDCG@10 {n:.4}"))
+        ));
+    }
+    fn stage_done(&self, stage: Stage, seconds: f64) {
+        self.say(format_args!("{stage} done in {seconds:.1} s"));
+    }
 }
 
 /// `n` lectures: the demo catalogue repeated, copy `r` as its own courses.
@@ -82,7 +131,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
     let before = peak_rss_mib();
     let t = Instant::now();
-    let (_, report) = params.fit(&catalog, &log.events)?;
+    let lines = Lines {
+        start: t,
+        tenth: AtomicUsize::new(0),
+    };
+    let quiet = std::env::args().any(|a| a == "--quiet");
+    let observer: &dyn Observer = if quiet { &() } else { &lines };
+    let (_, report) = params.fit_observed(&catalog, &log.events, observer)?;
     let total = t.elapsed().as_secs_f64();
     let stages: Vec<String> = report
         .timings
