@@ -135,6 +135,9 @@ pub struct Evaluation {
     pub sampled: Option<RankMetrics>,
     /// Metrics under full ranking.
     pub full: Option<RankMetrics>,
+    /// Whether full ranking left the input out (the `mask_input` of [`EvalParams`]).
+    #[serde(default = "yes")]
+    pub mask_input: bool,
     /// Share of the catalogue that appears in at least one full-ranking top-K list.
     pub coverage: Option<f64>,
 }
@@ -156,7 +159,12 @@ impl fmt::Display for Evaluation {
             write!(f, "sampled{n} HR@{k} {:.4} NDCG@{k} {:.4}  ", m.hr, m.ndcg)?;
         }
         if let Some(m) = self.full {
-            write!(f, "full HR@{k} {:.4} NDCG@{k} {:.4}  ", m.hr, m.ndcg)?;
+            let rule = if self.mask_input {
+                ""
+            } else {
+                " (nothing masked)"
+            };
+            write!(f, "full{rule} HR@{k} {:.4} NDCG@{k} {:.4}  ", m.hr, m.ndcg)?;
         }
         if let Some(c) = self.coverage {
             write!(f, "coverage@{k} {c:.4}  ")?;
@@ -246,6 +254,7 @@ pub(crate) fn evaluate(
         sampled_negatives: params.sampled_negatives,
         sampled,
         full,
+        mask_input: params.mask_input,
         coverage,
     })
 }
