@@ -30,8 +30,9 @@
 //!   --recbole-split` runs it) checks, user by user, the test and validation targets and the
 //!   test input (RecBole's last 50).
 //! - **Ranking.** RecBole's full ranking for sequential models masks nothing but its padding
-//!   id: a movie the user rated competes with the target. The models are therefore also ranked
-//!   under that rule (`mask_input(false)`), and RecBole's figure is compared with that one.
+//!   id: a movie the user rated competes with the target. Both models are therefore ranked
+//!   under both rules (`mask_input(false)` for RecBole's), as RecBole's model is, and each
+//!   figure is compared with RecBole's under the same rule.
 //!
 //! Cold start (`--cold-start`): 10 % of the movies (seeded draw) lose every rating from
 //! training; each user's first rating of one of them is then asked for, from the user's
@@ -334,14 +335,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
         )?)
     };
-    let pair = |v: &serde_json::Value| {
-        (
-            v["ndcg@10"].as_f64().unwrap_or(f64::NAN),
-            v["hit@10"].as_f64().unwrap_or(f64::NAN),
-        )
+    // NDCG@10 must be there (the figure compared); HR@10 is shown when it is.
+    let pair = |v: &serde_json::Value, what: &str| -> Result<(f64, f64), String> {
+        let ndcg = v["ndcg@10"]
+            .as_f64()
+            .ok_or_else(|| format!("no ndcg@10 in {what}"))?;
+        Ok((ndcg, v["hit@10"].as_f64().unwrap_or(f64::NAN)))
     };
-    let (recbole_ndcg, recbole_hr) = pair(&read("recbole_ml100k.json")?["test_full"]);
-    let (rbm_ndcg, rbm_hr) = pair(&read("recbole_ml100k_both_rules.json")?["test_full"]["masked"]);
+    let (recbole_ndcg, recbole_hr) = pair(
+        &read("recbole_ml100k.json")?["test_full"],
+        "recbole_ml100k.json test_full",
+    )?;
+    let (rbm_ndcg, rbm_hr) = pair(
+        &read("recbole_ml100k_both_rules.json")?["test_full"]["masked"],
+        "recbole_ml100k_both_rules.json test_full.masked",
+    )?;
 
     let m =
         |e: &groundrec::sasrec::Evaluation| e.full.map_or((f64::NAN, f64::NAN), |m| (m.ndcg, m.hr));

@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recbole_config import anchor_config  # noqa: E402
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -44,22 +47,7 @@ def main():
 
     run_dir = tempfile.mkdtemp(prefix="recbole_ml100k_")
     os.chdir(run_dir)
-    cfg = {  # the anchor's settings, word for word
-        "data_path": os.path.join(os.path.dirname(recbole.__file__), "dataset_example"),
-        "dataset": "ml-100k",
-        "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
-        "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
-        "MAX_ITEM_LIST_LENGTH": 50,
-        "loss_type": "CE", "train_neg_sample_args": None,
-        "epochs": max(test_after), "eval_step": 1, "stopping_step": 10,
-        "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "group_by": "user",
-                      "mode": {"valid": "full", "test": "full"}},
-        "metrics": ["Hit", "NDCG"], "topk": [10], "valid_metric": "NDCG@10",
-        "use_gpu": False, "device": "cpu", "gpu_id": "", "worker": 0,
-        "seed": args.seed, "reproducibility": True, "show_progress": False,
-        "checkpoint_dir": os.path.join(run_dir, "saved"), "save_dataset": False,
-        "save_dataloaders": False, "log_wandb": False, "state": "WARNING",
-    }
+    cfg = anchor_config(run_dir, seed=args.seed, epochs=max(test_after))
     config = Config(model="SASRec", dataset="ml-100k", config_dict=cfg)
     init_seed(config["seed"], config["reproducibility"])
     torch.set_num_threads(args.threads)

@@ -15,31 +15,20 @@ import os
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recbole_config import anchor_config  # noqa: E402
+
 
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: recbole_split.py OUT.tsv")
     out = os.path.abspath(sys.argv[1])
-    import recbole
     from recbole.config import Config
     from recbole.data import create_dataset
 
     run_dir = tempfile.mkdtemp(prefix="recbole_split_")
     os.chdir(run_dir)
-    cfg = {
-        "data_path": os.path.join(os.path.dirname(recbole.__file__), "dataset_example"),
-        "dataset": "ml-100k",
-        "USER_ID_FIELD": "user_id", "ITEM_ID_FIELD": "item_id", "TIME_FIELD": "timestamp",
-        "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
-        "MAX_ITEM_LIST_LENGTH": 50,
-        "loss_type": "CE", "train_neg_sample_args": None,
-        "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "group_by": "user",
-                      "mode": {"valid": "full", "test": "full"}},
-        "use_gpu": False, "device": "cpu", "gpu_id": "", "worker": 0, "seed": 2020,
-        "reproducibility": True, "show_progress": False, "save_dataset": False,
-        "save_dataloaders": False, "log_wandb": False, "state": "WARNING",
-        "checkpoint_dir": os.path.join(run_dir, "saved"),
-    }
+    cfg = anchor_config(run_dir)
     config = Config(model="SASRec", dataset="ml-100k", config_dict=cfg)
     dataset = create_dataset(config)
     _, valid, test = dataset.build()

@@ -459,7 +459,7 @@ impl FittedPipeline {
         if let Some(f) = plan.rerank.as_ref().filter(|f| f.new_item_slots > 0) {
             let counts = self.model.popularity();
             let fresh = |p: usize| counts[p] == 0;
-            keep_new_item_slots(&mut ordered, scores, &ok, fresh, plan.n, f.new_item_slots);
+            keep_new_item_slots(&mut ordered, scores, ok, fresh, plan.n, f.new_item_slots);
         }
         Ok(Ok(ordered))
     }
@@ -509,13 +509,13 @@ impl FittedPipeline {
 }
 
 /// Makes at least `slots` of the `n` items of `list` new ones (`fresh`), as far as allowed new
-/// items (`ok`) are left: the best-scored new items not yet listed take the last places, in
-/// score order, in place of the lowest-placed items that are not new. New items already
-/// listed count and keep their places.
+/// items (`ok`, consumed as the scratch mask) are left: the best-scored new items not yet
+/// listed take the last places, in score order, in place of the lowest-placed items that are
+/// not new. New items already listed count and keep their places.
 fn keep_new_item_slots(
     list: &mut Vec<usize>,
     scores: &[f32],
-    ok: &[bool],
+    mut ok: Vec<bool>,
     fresh: impl Fn(usize) -> bool,
     n: usize,
     slots: usize,
@@ -525,11 +525,13 @@ fn keep_new_item_slots(
     if have >= want {
         return;
     }
-    let mut allowed: Vec<bool> = ok.iter().enumerate().map(|(p, &o)| o && fresh(p)).collect();
-    for &p in list.iter() {
-        allowed[p] = false;
+    for (p, o) in ok.iter_mut().enumerate() {
+        *o = *o && fresh(p);
     }
-    let extra = top(scores, &allowed, want - have);
+    for &p in list.iter() {
+        ok[p] = false;
+    }
+    let extra = top(scores, &ok, want - have);
     while list.len() + extra.len() > n {
         match list.iter().rposition(|&p| !fresh(p)) {
             Some(at) => {
@@ -616,7 +618,7 @@ mod tests {
             let ok: Vec<bool> = raw.iter().map(|r| r.2).collect();
             let before = top(&scores, &ok, start.min(n));
             let mut list = before.clone();
-            keep_new_item_slots(&mut list, &scores, &ok, |p| fresh[p], n, slots);
+            keep_new_item_slots(&mut list, &scores, ok.clone(), |p| fresh[p], n, slots);
             let new_in = |l: &[usize]| l.iter().filter(|&&p| fresh[p]).count();
             let available = (0..scores.len()).filter(|&p| ok[p] && fresh[p]).count();
             let want = slots.min(n).min(available).max(new_in(&before));
