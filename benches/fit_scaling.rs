@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use groundrec::sasrec::EpochLog;
-use groundrec::sasrec::SasRec;
 use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Observer, Pipeline, Stage};
 
 /// The examples' helpers: command-line arguments, the demo catalogue, the demo's embedder.
@@ -124,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
     );
-    let mut sasrec = SasRec::params().epochs(60);
+    let mut sasrec = Pipeline::sasrec_defaults();
     if let Some(e) = arg("--epochs") {
         sasrec = sasrec.epochs(e.parse()?);
     }

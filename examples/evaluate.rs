@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! scripts/evaluate ml100k [--epochs N] [--id-dropout P] [--history-windows true|false]
-//!                         [--loss full|sampledN] [--recbole-split] [--hashing]
+//!                         [--loss auto|full|sampledN] [--recbole-split] [--hashing]
 //!                         [--cold-start | --cold-start-only] [--quiet]
 //! cargo run --release --example evaluate -- ml100k [--data data/ml-100k] [--models models]
 //! ```
@@ -11,7 +11,8 @@
 //! Protocol (RecBole's `LS: valid_and_test`, order by time): each user's ratings in time order,
 //! the last one held out for test, the second-last for validation (early stopping), the rest
 //! for training; full ranking over all 1,682 movies minus everything in the user's input
-//! history. Figures: the pipeline's content-aware SASRec, SASRec on ids only (same settings,
+//! history. The recommender has the pipeline's defaults ([`Pipeline::sasrec_defaults`]) unless a
+//! flag changes one. Figures: the pipeline's content-aware SASRec, SASRec on ids only (same settings,
 //! same split), the pipeline's final lists (fair re-ranking), popularity, and RecBole's SASRec
 //! with its defaults (run once by `../shared/anchors/sasrec_recbole_ml100k.py`; its JSON line
 //! is kept in `docs/anchors/recbole_ml100k.json`).
@@ -42,7 +43,7 @@
 mod common;
 
 use common::{arg, flag, root, Bars};
-use groundrec::sasrec::{Dataset, EvalParams, ItemIdx, SasRec, Split};
+use groundrec::sasrec::{Dataset, EvalParams, ItemIdx, Split};
 use groundrec::{
     holdout_cases, read_movielens, Catalog, Event, HoldoutCase, Pipeline, PipelineValidParams,
 };
@@ -259,7 +260,7 @@ fn cold_start(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let which = std::env::args().nth(1).unwrap_or_default();
     if which != "ml100k" {
-        eprintln!("usage: evaluate ml100k [--data DIR] [--models DIR] [--epochs N] [--id-dropout P] [--history-windows true|false] [--loss full|sampledN] [--recbole-split FILE] [--hashing] [--cold-start | --cold-start-only] [--quiet]");
+        eprintln!("usage: evaluate ml100k [--data DIR] [--models DIR] [--epochs N] [--id-dropout P] [--history-windows true|false] [--loss auto|full|sampledN] [--recbole-split FILE] [--hashing] [--cold-start | --cold-start-only] [--quiet]");
         std::process::exit(2);
     }
     groundrec::set_threads(2)?;
@@ -275,7 +276,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events.len()
     );
 
-    let mut sasrec = SasRec::params();
+    // The pipeline's own recommender settings, so the figures are the defaults' figures.
+    let mut sasrec = Pipeline::sasrec_defaults();
     if let Some(e) = epochs {
         sasrec = sasrec.epochs(e);
     }
@@ -286,12 +288,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sasrec = sasrec.history_windows(w.parse()?);
     }
     match arg("--loss").as_deref() {
-        None => {}
+        None | Some("auto") => {}
         Some("full") => sasrec = sasrec.loss(groundrec::sasrec::Loss::FullSoftmax),
         Some(n) => {
             let negatives = n
                 .strip_prefix("sampled")
-                .ok_or("--loss full|sampledN")?
+                .ok_or("--loss auto|full|sampledN")?
                 .parse()?;
             sasrec = sasrec.loss(groundrec::sasrec::Loss::SampledSoftmax { negatives })
         }

@@ -10,7 +10,7 @@
 mod common;
 
 use common::arg;
-use groundrec::sasrec::{RankMetrics, SasRec};
+use groundrec::sasrec::RankMetrics;
 use groundrec::{
     simulate_learners, DemoLearners, FairSettings, Pipeline, RecommendOptions, Rerank,
 };
@@ -37,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = arg("--epochs").map_or(Ok(60), |s| s.parse())?;
     let catalog = common::demo_catalog()?;
     let log = simulate_learners(&catalog, &DemoLearners::default());
-    let params = common::demo_embedder(Pipeline::builder().sasrec(SasRec::params().epochs(epochs)));
+    let params = common::demo_embedder(
+        Pipeline::builder().sasrec(Pipeline::sasrec_defaults().epochs(epochs)),
+    );
     let (fitted, report) = params.check()?.fit(&catalog, &log.events)?;
     // The pipeline's held-out cases: each learner's last event after the rest (consecutive
     // repeats collapsed, as the pipeline reads histories), learners with 3 items or more.

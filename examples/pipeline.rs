@@ -14,7 +14,6 @@
 mod common;
 
 use common::{arg, flag, root, Bars};
-use groundrec::sasrec::SasRec;
 use groundrec::{
     simulate_learners, DemoLearners, FittedPipeline, Item, Pipeline, RecommendList,
     RecommendOptions,
@@ -58,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         log.new_items.len()
     );
 
-    let mut sasrec = SasRec::params().epochs(epochs);
+    let mut sasrec = Pipeline::sasrec_defaults().epochs(epochs);
     if let Some(p) = arg("--id-dropout") {
         sasrec = sasrec.id_dropout(p.parse()?);
     }

@@ -13,7 +13,6 @@ mod common;
 use std::fmt::Write as _;
 
 use common::arg;
-use groundrec::sasrec::SasRec;
 use groundrec::{simulate_learners, DemoLearners, Pipeline, Report};
 
 const W: f64 = 560.0;
@@ -251,7 +250,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let log = simulate_learners(&catalog, &DemoLearners::default());
             let pipeline = Pipeline::builder()
                 .hashing(256)
-                .sasrec(SasRec::params().epochs(30))
+                .sasrec(Pipeline::sasrec_defaults().epochs(30))
                 .check()?;
             pipeline.fit(&catalog, &log.events)?.1
         }

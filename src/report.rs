@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use groundrec_sasrec::{Dataset, EpochLog, RankMetrics, TrainReport};
+use groundrec_sasrec::{Dataset, EpochLog, Loss, RankMetrics, TrainReport};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,9 @@ pub struct Report {
     pub training: Vec<EpochLog>,
     /// The epoch whose weights were kept.
     pub best_epoch: usize,
+    /// The loss that trained the recommender (absent in reports saved before it was kept).
+    #[serde(default)]
+    pub loss: Option<Loss>,
     /// Wall time per step.
     pub timings: Vec<Timing>,
 }
@@ -240,6 +243,7 @@ impl Report {
             cold_items_recommended: cold.iter().filter(|i| shown.contains(i)).count(),
             cold_items: cold.len(),
             best_epoch: p.train.best_epoch,
+            loss: Some(p.train.loss),
             training: p.train.epochs,
             timings: p.timings,
         }
@@ -300,9 +304,10 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "training: {} epochs (kept {}); ",
+            "training: {} epochs (kept {}){}; ",
             self.training.len(),
-            self.best_epoch
+            self.best_epoch,
+            self.loss.map(|l| format!(", {l}")).unwrap_or_default()
         )?;
         let steps: Vec<String> = self
             .timings

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fit, histories, refs};
-use groundrec::sasrec::SasRec;
+use groundrec::sasrec::{Loss, SasRec};
 use groundrec::{
     simulate_learners, Catalog, Clusters, DemoLearners, EmptyReason, Event, FairSettings,
     FittedPipeline, GroundrecError, Item, Pipeline, Reason, RecommendList, RecommendOptions,
@@ -29,6 +29,9 @@ fn the_fit_beats_popularity_and_reports_what_it_did() {
     let shares: f64 = report.clusters.iter().map(|c| c.exposure_share).sum();
     assert!((shares - 1.0).abs() < 1e-9);
     assert!(report.training.len() == 15 && report.coverage > 0.0);
+    // The pipeline's loss resolves to the full softmax on a catalogue this small.
+    assert_eq!(report.loss, Some(Loss::FullSoftmax));
+    assert!(report.to_string().contains("full softmax"), "{report}");
     let stages: Vec<&str> = report.timings.iter().map(|t| t.step.as_str()).collect();
     assert_eq!(
         stages,

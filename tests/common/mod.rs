@@ -5,7 +5,6 @@
 
 use std::sync::OnceLock;
 
-use groundrec::sasrec::SasRec;
 use groundrec::{
     simulate_learners, Catalog, Clusters, DemoEvents, DemoLearners, FittedPipeline, Pipeline,
     PipelineParams, Report,
@@ -20,13 +19,14 @@ pub fn demo_catalog() -> Catalog {
     catalog
 }
 
-/// The settings every shared fit uses: no model needed, a fast recommender.
+/// The settings every shared fit uses: no model needed, a fast recommender (the pipeline's
+/// loss and history windows, smaller and shorter).
 pub fn params() -> PipelineParams {
     Pipeline::builder()
         .hashing(128)
         .clusters(Clusters::Fixed(12))
         .sasrec(
-            SasRec::params()
+            Pipeline::sasrec_defaults()
                 .hidden(32)
                 .learning_rate(3e-3)
                 .epochs(15)

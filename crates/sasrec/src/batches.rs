@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::params::{Loss, NegativeDraw};
+use crate::loss::{Loss, NegativeDraw};
 
 /// One training sequence: `(user, end)` is `train[user][..end]`.
 pub(crate) type Unit = (usize, usize);
@@ -59,6 +59,27 @@ pub(crate) struct Batch {
 }
 
 impl<'a> Sampler<'a> {
+    /// `[users, m]` row-major: which of the `m` ids (0 is padding) stay out of each user's
+    /// full-softmax denominator. Everything outside the pool (padding, and in a content-aware
+    /// model the items without training events, which keep the score their content gives
+    /// them, as in the sampled losses) and the user's own training items; the target is let
+    /// back in by the caller.
+    pub(crate) fn full_softmax_mask(&self, users: &[usize], m: usize) -> Vec<bool> {
+        let mut closed = vec![true; m];
+        for &i in &self.pool {
+            closed[i as usize] = false;
+        }
+        let mut mask = Vec::with_capacity(users.len() * m);
+        for &u in users {
+            let start = mask.len();
+            mask.extend_from_slice(&closed);
+            for &i in &self.seen[u] {
+                mask[start + i as usize] = true;
+            }
+        }
+        mask
+    }
+
     /// With `windows`, a history longer than `max_len + 1` items also yields its earlier
     /// stretches: consecutive windows of `max_len` targets, from the end backwards, so that
     /// every interaction is a training target once per epoch.
@@ -169,7 +190,10 @@ impl<'a> Sampler<'a> {
             Vec::new()
         };
         let k = match loss {
-            Loss::GBce { negatives, .. } | Loss::SampledSoftmax { negatives } => negatives,
+            // Training resolves `Auto` before it draws; sampled is the case that draws.
+            Loss::GBce { negatives, .. }
+            | Loss::SampledSoftmax { negatives }
+            | Loss::Auto { negatives, .. } => negatives,
             Loss::Bce | Loss::FullSoftmax => 0,
         };
         let neg: Vec<i64> = match negatives {
@@ -256,6 +280,23 @@ mod tests {
         // The last window is the paper's training sequence.
         let only_last = last.batch(&last.units[..1], BCE, &mut rng);
         assert_eq!(only_last.pos, vec![19, 20, 21, 22, 23]);
+    }
+
+    #[test]
+    fn the_full_softmax_leaves_out_padding_items_outside_the_pool_and_the_users_own() {
+        // Items 1..=6; 5 and 6 have no training events, so the pool is 1..=4.
+        let train: Vec<Vec<u32>> = vec![vec![1, 2, 1], vec![3, 4]];
+        let s = Sampler::new(&train, (1..=4).collect(), 8, false);
+        let mask = s.full_softmax_mask(&[1, 0, 1], 7);
+        let row = |r: usize| &mask[r * 7..(r + 1) * 7];
+        assert_eq!(mask.len(), 3 * 7);
+        assert_eq!(row(0), &[true, false, false, true, true, true, true]);
+        assert_eq!(row(1), &[true, true, true, false, false, true, true]);
+        assert_eq!(row(2), row(0));
+        // With every item in the pool, only padding and the user's own items are left out.
+        let all = Sampler::new(&train, (1..=6).collect(), 8, false);
+        let mask = all.full_softmax_mask(&[0], 7);
+        assert_eq!(mask, vec![true, true, true, false, false, false, false]);
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!   ([`SasRecValidParams::fit_with_features`]) make items without interactions scorable.
 //! - **Training** (libtorch): [`SasRec::params`] / [`SasRec::paper`] build [`SasRecParams`],
 //!   [`SasRecParams::check`] gives [`SasRecValidParams`]; losses [`Loss::Bce`] (paper),
-//!   [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`] and [`Loss::FullSoftmax`]; negatives
+//!   [`Loss::GBce`] (gSASRec), [`Loss::SampledSoftmax`], [`Loss::FullSoftmax`] and
+//!   [`Loss::Auto`] (full up to a catalogue size, sampled above); negatives
 //!   never come from the user's own training items and are drawn per batch, per user or per
 //!   position ([`NegativeDraw`]); Adam with betas (0.9, 0.98) at a constant or cosine-decayed
 //!   rate ([`LrSchedule`]); early stopping on validation NDCG@10; weight averaging, label
@@ -83,6 +84,7 @@ mod export;
 mod grouped;
 mod infer;
 mod item;
+mod loss;
 mod model;
 mod params;
 mod rng;
@@ -95,10 +97,10 @@ pub use dataset::{Dataset, EvalCase, Split};
 pub use error::{Result, SasRecError};
 pub use eval::{EvalParams, Evaluation, RankMetrics};
 pub use item::{items, ItemIdx};
+pub use loss::{Loss, NegativeDraw};
 pub use model::ModelConfig;
 pub use params::{
-    Compute, EarlyStopping, Loss, LrSchedule, NegativeDraw, Protocol, SasRec, SasRecParams,
-    SasRecValidParams,
+    Compute, EarlyStopping, LrSchedule, Protocol, SasRec, SasRecParams, SasRecValidParams,
 };
 pub use serve::{RecommendOptions, Recommendation, SasRecModel, Source};
 pub use train::{set_torch_threads, EpochLog, Phases, TrainObserver, TrainReport};

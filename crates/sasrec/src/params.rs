@@ -3,48 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SasRecError};
+use crate::loss::{Loss, NegativeDraw};
 use crate::model::ModelConfig;
-
-/// The training objective.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Loss {
-    /// The paper's loss: binary cross-entropy on the next item and one sampled negative per
-    /// position.
-    Bce,
-    /// gBCE (Petrov & Macdonald, gSASRec, RecSys 2023): `negatives` sampled negatives and a
-    /// positive term raised to the power β derived from the calibration parameter `t` in
-    /// `[0, 1]` (`t = 0` is plain BCE with many negatives, `t = 1` is fully calibrated).
-    GBce {
-        /// Negatives per position, drawn uniformly as [`NegativeDraw`] says.
-        negatives: usize,
-        /// Calibration parameter in `[0, 1]`.
-        t: f64,
-    },
-    /// Softmax cross-entropy over the next item and `negatives` sampled negatives.
-    SampledSoftmax {
-        /// Negatives per position, drawn uniformly as [`NegativeDraw`] says.
-        negatives: usize,
-    },
-    /// Softmax cross-entropy over the whole catalogue (the user's other history items are left
-    /// out of the denominator).
-    FullSoftmax,
-}
-
-/// How the sampled losses (gBCE, sampled softmax) draw their negatives, uniformly over the
-/// training items. A user's own training items are never a negative for that user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum NegativeDraw {
-    /// One set per batch, shared by all its positions; the ones in a user's own items are
-    /// masked out of that user's loss. The cheapest: one `[positions, k]` product.
-    #[default]
-    PerBatch,
-    /// One set per user, drawn outside the user's items and shared by the user's positions
-    /// (a `[users, k, hidden]` gather).
-    PerUser,
-    /// One set per position, drawn outside the user's items: the most distinct negatives per
-    /// step (a `[positions, k, hidden]` gather).
-    PerPosition,
-}
 
 /// How ranked lists are judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,7 +324,10 @@ impl SasRecParams {
             );
         }
         if p.label_smoothing > 0.0
-            && !matches!(p.loss, Loss::SampledSoftmax { .. } | Loss::FullSoftmax)
+            && !matches!(
+                p.loss,
+                Loss::SampledSoftmax { .. } | Loss::FullSoftmax | Loss::Auto { .. }
+            )
         {
             return bad(
                 "label_smoothing",
@@ -393,7 +356,7 @@ impl SasRecParams {
                     format!("gBCE needs negatives >= 1 and t in [0, 1], got {negatives} and {t}"),
                 )
             }
-            Loss::SampledSoftmax { negatives: 0 } => {
+            Loss::SampledSoftmax { negatives: 0 } | Loss::Auto { negatives: 0, .. } => {
                 return bad("loss", "sampled softmax needs at least one negative".into())
             }
             _ => {}

@@ -17,8 +17,9 @@ use crate::dataset::{Dataset, EvalCase};
 use crate::ema::WeightEma;
 use crate::error::{torch, Result, SasRecError};
 use crate::eval::{evaluate, EvalParams, Evaluation};
+use crate::loss::{Loss, NegativeDraw};
 use crate::model::Network;
-use crate::params::{Loss, NegativeDraw, Protocol, SasRecValidParams};
+use crate::params::{Protocol, SasRecValidParams};
 use crate::rng::torch_rng_lock;
 use crate::serve::SasRecModel;
 
@@ -91,11 +92,14 @@ pub struct TrainReport {
     pub best_epoch: usize,
     /// Whether early stopping ended training before the last epoch.
     pub stopped_early: bool,
+    /// The loss that trained the model ([`Loss::Auto`] resolved for the dataset's size).
+    pub loss: Loss,
 }
 
 /// The loss of one batch (a scalar tensor with gradients).
 fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidParams) -> Tensor {
-    let (loss, l2, bce_weight) = (params.loss, params.l2_emb, params.bce_weight);
+    let loss = params.loss.resolve(net.config.n_items);
+    let (l2, bce_weight) = (params.l2_emb, params.bce_weight);
     let smoothing = params.label_smoothing;
     let device = net.vs.device();
     let (n, len) = (b.users.len() as i64, b.len as i64);
@@ -126,18 +130,12 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
             let logits = Tensor::cat(&[sp.unsqueeze(1), sn], 1);
             cross_entropy(&logits, &p.zeros_like(), smoothing)
         }
-        Loss::FullSoftmax => {
-            // Full softmax: every item competes, except padding and the user's other items.
-            let m = net.config.n_items as i64 + 1;
+        Loss::FullSoftmax | Loss::Auto { .. } => {
+            // Full softmax (`Auto` is resolved above, so it is the full case here).
+            let m = net.config.n_items + 1;
             let logits = hr.mm(&net.all_targets_t(true).tr()); // [N, m]
-            let mut mask = vec![false; b.users.len() * m as usize];
-            for (r, &u) in b.users.iter().enumerate() {
-                let row = &mut mask[r * m as usize..(r + 1) * m as usize];
-                row[0] = true;
-                for &i in &s.seen[u] {
-                    row[i as usize] = true;
-                }
-            }
+            let mask = s.full_softmax_mask(&b.users, m);
+            let m = m as i64;
             let user_of = idx.divide_scalar_mode(len, "floor");
             let mask = Tensor::from_slice(&mask)
                 .view([n, m])
@@ -269,6 +267,13 @@ impl SasRecValidParams {
     ) -> Result<(SasRecModel, TrainReport)> {
         data.check()?;
         let n_items = data.n_items();
+        if matches!(self.loss, Loss::Auto { .. }) {
+            let resolved = SasRecValidParams {
+                loss: self.loss.resolve(n_items),
+                ..self.clone()
+            };
+            return resolved.fit_observed(data, features, observer);
+        }
         let counts = data.train_counts();
         let feature_dim = match features {
             None => 0,
@@ -337,6 +342,7 @@ impl SasRecValidParams {
             epochs: Vec::new(),
             best_epoch: 0,
             stopped_early: false,
+            loss: self.loss,
         };
         let mut ema = (self.weight_ema > 0.0)
             .then(|| WeightEma::new(net.vs.variables().into_values(), self.weight_ema));

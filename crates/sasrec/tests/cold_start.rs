@@ -1,7 +1,7 @@
 //! Content features make items without interactions reachable: a cold-start split where some
 //! items never occur in training.
 
-use groundrec_sasrec::{Dataset, ItemIdx, SasRec, SasRecModel, Split};
+use groundrec_sasrec::{Dataset, ItemIdx, Loss, SasRec, SasRecModel, Split};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -76,47 +76,64 @@ fn content_features_score_cold_items_by_their_content() {
         .iter()
         .enumerate()
         .all(|(i, &c)| (c == 0) == is_cold(i as u32)));
-    let params = SasRec::params()
-        .hidden(16)
-        .heads(2)
-        .max_len(12)
-        .dropout(0.1)
-        .learning_rate(5e-3)
-        .batch_size(32)
-        .epochs(15)
-        .early_stopping(None)
-        .check()
-        .expect("valid");
-    let (with, _) = params
-        .fit_with_features(&d, features(5).view())
-        .expect("trains with features");
-    let (without, _) = params.fit(&d).expect("trains without");
-    let hits_with = cold_hits(&with, &probes);
-    let hits_without = cold_hits(&without, &probes);
-    eprintln!("best cold item in the user's topic: with features {hits_with:.3}, without {hits_without:.3}");
-    // Chance is 1/6.
-    assert!(hits_with > 0.9, "with features: {hits_with}");
-    assert!(hits_without < 0.5, "without features: {hits_without}");
-    // Cold items reach recommendation lists through their content: a list as long as the
-    // user's unseen topic items holds exactly those, cold ones included, for most users.
-    let full_topic = probes
-        .iter()
-        .filter(|(t, h)| {
-            let unseen: Vec<ItemIdx> = (t * PER_TOPIC..(t + 1) * PER_TOPIC)
-                .map(ItemIdx::new)
-                .filter(|i| !h.contains(i))
-                .collect();
-            let list = with
-                .recommend_indices(std::slice::from_ref(h), unseen.len(), true)
-                .expect("recommends");
-            let mut got: Vec<ItemIdx> = list[0].iter().map(|r| r.index).collect();
-            got.sort_unstable();
-            got == unseen
-        })
-        .count() as f64
-        / probes.len() as f64;
-    assert!(
-        full_topic > 0.8,
-        "lists of exactly the unseen topic items: {full_topic}"
-    );
+    // The sampled softmax never draws a cold item as a negative, and the full softmax leaves
+    // them out of its denominator: either way they keep the score their content gives them.
+    let auto = Loss::Auto {
+        full_up_to: 1000,
+        negatives: 8,
+    };
+    for (loss, ran) in [
+        (Loss::SampledSoftmax { negatives: 16 }, None),
+        (Loss::FullSoftmax, None),
+        (auto, Some(Loss::FullSoftmax)),
+    ] {
+        let params = SasRec::params()
+            .hidden(16)
+            .heads(2)
+            .max_len(12)
+            .dropout(0.1)
+            .learning_rate(5e-3)
+            .batch_size(32)
+            .epochs(15)
+            .early_stopping(None)
+            .loss(loss)
+            .check()
+            .expect("valid");
+        let (with, report) = params
+            .fit_with_features(&d, features(5).view())
+            .expect("trains with features");
+        assert_eq!(report.loss, ran.unwrap_or(loss), "{loss}");
+        let (without, _) = params.fit(&d).expect("trains without");
+        let hits_with = cold_hits(&with, &probes);
+        let hits_without = cold_hits(&without, &probes);
+        eprintln!("{loss}: best cold item in the user's topic: with features {hits_with:.3}, without {hits_without:.3}");
+        // Chance is 1/6.
+        assert!(hits_with > 0.9, "{loss}: with features: {hits_with}");
+        assert!(
+            hits_without < 0.5,
+            "{loss}: without features: {hits_without}"
+        );
+        // Cold items reach recommendation lists through their content: a list as long as the
+        // user's unseen topic items holds exactly those, cold ones included, for most users.
+        let full_topic = probes
+            .iter()
+            .filter(|(t, h)| {
+                let unseen: Vec<ItemIdx> = (t * PER_TOPIC..(t + 1) * PER_TOPIC)
+                    .map(ItemIdx::new)
+                    .filter(|i| !h.contains(i))
+                    .collect();
+                let list = with
+                    .recommend_indices(std::slice::from_ref(h), unseen.len(), true)
+                    .expect("recommends");
+                let mut got: Vec<ItemIdx> = list[0].iter().map(|r| r.index).collect();
+                got.sort_unstable();
+                got == unseen
+            })
+            .count() as f64
+            / probes.len() as f64;
+        assert!(
+            full_topic > 0.8,
+            "{loss}: lists of exactly the unseen topic items: {full_topic}"
+        );
+    }
 }

@@ -91,9 +91,12 @@ pub(crate) fn report_section(r: &Report) -> String {
     }
     let _ = write!(
         s,
-        "</table><p>Training: {} epochs, weights of epoch {} kept.</p>",
+        "</table><p>Training: {} epochs, weights of epoch {} kept{}.</p>",
         r.training.len(),
-        r.best_epoch
+        r.best_epoch,
+        r.loss
+            .map(|l| format!(", {}", esc(&l.to_string())))
+            .unwrap_or_default()
     );
     s
 }
