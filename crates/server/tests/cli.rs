@@ -50,6 +50,8 @@ fn demo_data_fit_recommend_import_export() {
         serde_json::from_slice(&std::fs::read(d.join("model/report.json")).expect("report.json"))
             .expect("JSON");
     assert!(report["holdout"].is_object(), "{report}");
+    // The pipeline's SASRec defaults: on 288 lectures its loss is the full softmax.
+    assert_eq!(report["loss"], "FullSoftmax", "{report}");
 
     let o = groundrec(
         &[

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use groundrec::sasrec::SasRec;
 use groundrec::{Catalog, DemoLearners, FittedPipeline, Observer, Pipeline, RecommendOptions};
 use groundrec_server::{
     now_ms, parse_row, publish, resolve_artifacts, save_fit, serve as serve_http, write_atomically,
@@ -60,7 +59,7 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
         return Err(Failure::Usage("--threads must be at least 1".into()));
     }
     groundrec::set_threads(a.threads)?;
-    let mut sasrec = SasRec::params().seed(a.seed);
+    let mut sasrec = Pipeline::sasrec_defaults().seed(a.seed);
     if let Some(e) = a.epochs {
         sasrec = sasrec.epochs(e);
     }

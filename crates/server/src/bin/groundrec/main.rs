@@ -72,7 +72,7 @@ struct FitArgs {
     /// quality gate, else f32), f32, int8 or bf16. The report's embedder line says which ran.
     #[arg(long, default_value = "auto")]
     precision: groundrec::embed::Precision,
-    /// SASRec training epochs (the library's default when not given).
+    /// SASRec training epochs (the pipeline's default, 60 with early stopping, when not given).
     #[arg(long)]
     epochs: Option<usize>,
     /// Slots at the end of every list kept for new lectures (no events in the training data,
