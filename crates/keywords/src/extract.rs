@@ -321,16 +321,18 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         // The ceiling applies where a share of documents means something.
         let max_df = self.ceiling(docs.len());
         // Only candidates within the frequency bounds can be chosen, so only they are
-        // embedded: `row[i]` is vocabulary entry i's row in `words`.
-        let eligible = |i: usize| df[i] >= self.params.min_df && df[i] <= max_df;
-        let embedded: Vec<&str> = (0..vocab.len())
-            .filter(|&i| eligible(i))
-            .map(|i| vocab[i])
+        // embedded: `row[i]` is vocabulary entry i's row in `words` (`None`: out of bounds).
+        let mut embedded: Vec<&str> = Vec::new();
+        let row: Vec<Option<usize>> = vocab
+            .iter()
+            .zip(&df)
+            .map(|(&key, &d)| {
+                (d >= self.params.min_df && d <= max_df).then(|| {
+                    embedded.push(key);
+                    embedded.len() - 1
+                })
+            })
             .collect();
-        let mut row = vec![usize::MAX; vocab.len()];
-        for (r, i) in (0..vocab.len()).filter(|&i| eligible(i)).enumerate() {
-            row[i] = r;
-        }
         let total = embedded.len() + docs.len();
         let words = self.embed_unit(&embedded, &|done, _| progress(done, total))?;
         let mut doc_emb =
@@ -341,9 +343,7 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         for (d, cands) in per_doc.iter().enumerate() {
             let kept: Vec<(&Candidate, usize)> = cands
                 .iter()
-                .map(|c| (c, index[c.key.as_str()]))
-                .filter(|&(_, i)| eligible(i))
-                .map(|(c, i)| (c, row[i]))
+                .filter_map(|c| row[index[c.key.as_str()]].map(|r| (c, r)))
                 .collect();
             if kept.is_empty() || self.params.top_n == 0 {
                 out.push(DocKeywords::default());

@@ -98,8 +98,8 @@ pub struct TrainReport {
 
 /// The loss of one batch (a scalar tensor with gradients).
 fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidParams) -> Tensor {
-    let loss = params.loss.resolve(net.config.n_items);
-    let (l2, bce_weight) = (params.l2_emb, params.bce_weight);
+    // `fit_observed` resolved `Loss::Auto` before training.
+    let (loss, l2, bce_weight) = (params.loss, params.l2_emb, params.bce_weight);
     let smoothing = params.label_smoothing;
     let device = net.vs.device();
     let (n, len) = (b.users.len() as i64, b.len as i64);
@@ -131,7 +131,7 @@ fn batch_loss(net: &Network, s: &Sampler<'_>, b: &Batch, params: &SasRecValidPar
             cross_entropy(&logits, &p.zeros_like(), smoothing)
         }
         Loss::FullSoftmax | Loss::Auto { .. } => {
-            // Full softmax (`Auto` is resolved above, so it is the full case here).
+            // Full softmax (`Auto` never reaches here: training runs it resolved).
             let m = net.config.n_items + 1;
             let logits = hr.mm(&net.all_targets_t(true).tr()); // [N, m]
             let mask = s.full_softmax_mask(&b.users, m);
@@ -265,15 +265,15 @@ impl SasRecValidParams {
         features: Option<ArrayView2<'_, f32>>,
         observer: &dyn TrainObserver,
     ) -> Result<(SasRecModel, TrainReport)> {
-        data.check()?;
-        let n_items = data.n_items();
         if matches!(self.loss, Loss::Auto { .. }) {
             let resolved = SasRecValidParams {
-                loss: self.loss.resolve(n_items),
+                loss: self.loss.resolve(data.n_items()),
                 ..self.clone()
             };
             return resolved.fit_observed(data, features, observer);
         }
+        data.check()?;
+        let n_items = data.n_items();
         let counts = data.train_counts();
         let feature_dim = match features {
             None => 0,

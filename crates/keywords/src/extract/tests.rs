@@ -142,6 +142,23 @@ impl Embedder for Counting {
     }
 }
 
+/// An extractor over a [`Counting`] embedder (hashing, 64 dimensions) and (1, 2)-grams.
+fn counting(params: KeywordParams) -> KeywordExtractor<Counting, NgramCandidates> {
+    KeywordExtractor::new(
+        Counting(
+            HashingEmbedder::new(64).expect("valid"),
+            std::sync::atomic::AtomicUsize::new(0),
+        ),
+        NgramCandidates::new(1, 2).expect("valid"),
+        params.check().expect("valid"),
+    )
+}
+
+/// How many texts the extractor's embedder has been asked to embed.
+fn embedded(x: &KeywordExtractor<Counting, NgramCandidates>) -> usize {
+    x.embedder().1.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[test]
 fn a_megabyte_document_embeds_a_bounded_number_of_candidates() {
     // About 1 MB of text with some 60,000 distinct words; "fractions" is the most frequent.
@@ -155,24 +172,13 @@ fn a_megabyte_document_embeds_a_bounded_number_of_candidates() {
             doc.push_str("fractions, ");
         }
     }
-    let counting = Counting(
-        HashingEmbedder::new(64).expect("valid"),
-        std::sync::atomic::AtomicUsize::new(0),
-    );
-    let x = KeywordExtractor::new(
-        counting,
-        NgramCandidates::new(1, 2).expect("valid"),
-        KeywordParams::default()
-            .diversity(Diversity::Mmr { diversity: 0.5 })
-            .check()
-            .expect("valid"),
-    );
+    let x = counting(KeywordParams::default().diversity(Diversity::Mmr { diversity: 0.5 }));
     let out = x.extract(&[doc.as_str(), "fractions"]).expect("extracts");
-    let embedded = x.embedder().1.load(std::sync::atomic::Ordering::Relaxed);
+    let texts = embedded(&x);
     // Candidates of both documents plus the two documents themselves.
     assert!(
-        embedded <= 2 * DEFAULT_MAX_CANDIDATES + 2,
-        "{embedded} texts embedded"
+        texts <= 2 * DEFAULT_MAX_CANDIDATES + 2,
+        "{texts} texts embedded"
     );
     assert_eq!(out[0].keywords.len(), 5);
     let keys: Vec<&str> = out[0].keywords.iter().map(|k| k.key.as_str()).collect();
@@ -186,19 +192,11 @@ fn phrases_outside_the_frequency_bounds_are_never_embedded() {
         .collect();
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
     let run = |p: KeywordParams| {
-        let x = KeywordExtractor::new(
-            Counting(
-                HashingEmbedder::new(64).expect("valid"),
-                std::sync::atomic::AtomicUsize::new(0),
-            ),
-            NgramCandidates::new(1, 2).expect("valid"),
-            p.check().expect("valid"),
-        );
+        let x = counting(p);
         let (out, frequent) = x
             .extract_corpus(&refs, &Seeds::None, &|_, _| {})
             .expect("ok");
-        let embedded = x.embedder().1.load(std::sync::atomic::Ordering::Relaxed);
-        (out, frequent, embedded)
+        (out, frequent, embedded(&x))
     };
     let (all_out, none_frequent, all) = run(KeywordParams::default());
     let (out, frequent, bounded) = run(KeywordParams::default().max_df(0.5));
