@@ -7,6 +7,7 @@
 //! scripts/demo pipeline        # installs models if missing, then runs this example
 //! cargo run --release --example pipeline -- [--models DIR] [--learners 800] [--epochs 60] [--id-dropout P]
 //!     [--hashing] [--quiet] [--save DIR] [--report-json FILE] [--threads 2] [--max-df SHARE]
+//!     [--item-text title-keywords|title-description|keywords|keyword-mean]
 //! ```
 //!
 //! With `--hashing` no model is needed (feature hashing instead of multilingual-e5-small).
@@ -69,6 +70,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .diversity(groundrec::keywords::Diversity::Mmr { diversity: 0.5 })
                 .max_df(share.parse()?),
         );
+    }
+    if let Some(text) = arg("--item-text") {
+        params = params.item_text(match text.as_str() {
+            "title-keywords" => groundrec::ItemText::TitleAndKeywords,
+            "title-description" => groundrec::ItemText::TitleAndDescription,
+            "keywords" => groundrec::ItemText::Keywords,
+            "keyword-mean" => groundrec::ItemText::KeywordMean,
+            other => return Err(format!("--item-text: unknown {other:?}").into()),
+        });
     }
     params = common::demo_embedder(params);
     let bars = Bars::default();

@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
 use crate::events::Event;
-use crate::fitted::{extractor, item_keywords, unit_rows_observed, Fingerprint, FittedPipeline};
+use crate::fitted::{extractor, item_keywords, Fingerprint, FittedPipeline};
 use crate::observe::{Observer, Stage, Training};
 use crate::params::{Clusters, PipelineValidParams};
 use crate::report::{HeldLists, Rankings, Report, ReportParts, Timing};
@@ -147,18 +147,19 @@ impl PipelineValidParams {
 
         let done = run(Stage::Keywords);
         let items: Vec<&crate::Item> = catalog.items().iter().collect();
-        let (keywords, frequent_keys) =
-            item_keywords(&extractor, &items, &progress(Stage::Keywords))?;
+        let mut found = item_keywords(&extractor, &items, &progress(Stage::Keywords))?;
         done();
 
         let done = run(Stage::Embeddings);
         let texts: Vec<String> = items
             .iter()
-            .zip(&keywords)
+            .zip(&found.keywords)
             .map(|(i, k)| c.item_text.of(i, k))
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let mut embeddings = unit_rows_observed(&*embedder, &refs, &progress(Stage::Embeddings))?;
+        let mut embeddings =
+            found.item_vectors(c.item_text, &*embedder, &refs, &progress(Stage::Embeddings))?;
+        let (keywords, frequent_keys) = (found.keywords, found.frequent);
         let centering = if c.center_languages {
             Centering::fit(&refs, &embeddings)
         } else {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Item};
 use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
-use crate::params::{keyword_source, Fair, FairSettings, PipelineConfig};
+use crate::params::{keyword_source, Fair, FairSettings, ItemText, PipelineConfig};
 
 /// Texts every fit embeds to recognise its embedder later.
 const PROBES: [&str; 3] = [
@@ -131,11 +131,11 @@ pub(crate) fn item_keywords(
     extractor: &Extractor,
     items: &[&Item],
     progress: &dyn Fn(usize, usize),
-) -> Result<(Vec<Vec<String>>, Vec<String>)> {
+) -> Result<ItemKeywords> {
     let docs: Vec<String> = items.iter().map(|i| keyword_source(i)).collect();
     let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
-    let (out, frequent) = extractor
-        .extract_corpus(&refs, &groundrec_keywords::Seeds::None, progress)
+    let corpus = extractor
+        .extract_corpus_vectors(&refs, &groundrec_keywords::Seeds::None, progress)
         .map_err(|e| match e {
             // The embedder's output broke its contract: the caller's embedder is at fault.
             KeywordsError::Embed(
@@ -146,11 +146,85 @@ pub(crate) fn item_keywords(
             )),
             e => e.into(),
         })?;
-    let keywords = out
+    let keywords = corpus
+        .docs
         .into_iter()
         .map(|d| d.keywords.into_iter().map(|k| k.surface).collect())
         .collect();
-    Ok((keywords, frequent))
+    Ok(ItemKeywords {
+        keywords,
+        frequent: corpus.frequent,
+        source_vectors: corpus.doc_vectors,
+        phrase_vectors: corpus.phrase_vectors,
+        keyword_rows: corpus.keyword_rows,
+    })
+}
+
+/// What [`item_keywords`] found.
+pub(crate) struct ItemKeywords {
+    /// Each item's keywords (surface forms).
+    pub(crate) keywords: Vec<Vec<String>>,
+    /// Phrases over the `max_df` ceiling.
+    pub(crate) frequent: Vec<String>,
+    /// Unit vectors of each item's keyword source text ([`keyword_source`]).
+    pub(crate) source_vectors: Array2<f32>,
+    /// Unit vectors of the embedded candidate phrases.
+    pub(crate) phrase_vectors: Array2<f32>,
+    /// Each item's keywords as rows of `phrase_vectors`.
+    pub(crate) keyword_rows: Vec<Vec<usize>>,
+}
+
+impl ItemKeywords {
+    /// The unit vectors of `texts` (the items' texts under `item_text`): the keyword stage's
+    /// (moved out) when the text is the keyword source, otherwise from `embedder`.
+    pub(crate) fn item_vectors(
+        &mut self,
+        item_text: ItemText,
+        embedder: &dyn Embedder,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Array2<f32>> {
+        match item_text {
+            ItemText::TitleAndDescription => {
+                progress(texts.len(), texts.len());
+                Ok(std::mem::replace(
+                    &mut self.source_vectors,
+                    Array2::zeros((0, 0)),
+                ))
+            }
+            ItemText::KeywordMean => self.keyword_means(embedder, texts, progress),
+            _ => unit_rows_observed(embedder, texts, progress),
+        }
+    }
+
+    /// Each item's mean keyword vector, scaled to unit length; items without keywords get
+    /// their text (the title) embedded.
+    fn keyword_means(
+        &self,
+        embedder: &dyn Embedder,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Array2<f32>> {
+        let dim = embedder.dim();
+        let mut out = Array2::<f32>::zeros((texts.len(), dim));
+        let bare: Vec<usize> = (0..texts.len())
+            .filter(|&i| self.keyword_rows[i].is_empty())
+            .collect();
+        for (i, rows) in self.keyword_rows.iter().enumerate() {
+            for &r in rows {
+                out.row_mut(i)
+                    .zip_mut_with(&self.phrase_vectors.row(r), |o, &v| *o += v);
+            }
+        }
+        let titles: Vec<&str> = bare.iter().map(|&i| texts[i]).collect();
+        let embedded = unit_rows_observed(embedder, &titles, progress)?;
+        for (k, &i) in bare.iter().enumerate() {
+            out.row_mut(i).assign(&embedded.row(k));
+        }
+        normalize_rows(&mut out);
+        progress(texts.len(), texts.len());
+        Ok(out)
+    }
 }
 
 /// Everything a fitted pipeline holds. It is `Send + Sync`: share one behind an `Arc` between
@@ -355,15 +429,17 @@ impl FittedPipeline {
         }
         let extractor = self.extractor()?;
         let refs: Vec<&Item> = items.iter().collect();
-        let (keywords, _) = item_keywords(&extractor, &refs, &|_, _| {})?;
+        let mut found = item_keywords(&extractor, &refs, &|_, _| {})?;
         let texts: Vec<String> = items
             .iter()
-            .zip(&keywords)
+            .zip(&found.keywords)
             .map(|(i, k)| self.config.item_text.of(i, k))
             .collect();
         let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embedder = self.embedder()?;
-        let mut embeddings = unit_rows(&*embedder, &text_refs)?;
+        let mut embeddings =
+            found.item_vectors(self.config.item_text, &*embedder, &text_refs, &|_, _| {})?;
+        let keywords = found.keywords;
         self.centering.apply(&text_refs, &mut embeddings);
         let clusters = if items.is_empty() {
             Vec::new()

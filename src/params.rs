@@ -71,10 +71,15 @@ impl EmbedderSpec {
 pub enum ItemText {
     /// The title followed by the extracted keywords (the default).
     TitleAndKeywords,
-    /// The title and the description.
+    /// The title and the description: the text keywords are extracted from, so the fit takes
+    /// these vectors from the keyword stage and runs the encoder once.
     TitleAndDescription,
     /// The extracted keywords only.
     Keywords,
+    /// No text: the mean of the keyword phrases' unit vectors, which the keyword stage has
+    /// already made, so the fit runs no second encoder pass (an item without keywords gets
+    /// its title embedded).
+    KeywordMean,
 }
 
 impl ItemText {
@@ -82,8 +87,12 @@ impl ItemText {
     pub(crate) fn of(self, item: &Item, keywords: &[String]) -> String {
         match self {
             ItemText::TitleAndKeywords => format!("{}. {}", item.title, keywords.join(", ")),
-            ItemText::TitleAndDescription => format!("{}. {}", item.title, item.description),
+            // The keywords' source text: the fit reuses its vectors instead of a second pass.
+            ItemText::TitleAndDescription => keyword_source(item),
             ItemText::Keywords => keywords.join(", "),
+            // What script centring reads, and what an item without keywords embeds.
+            ItemText::KeywordMean if keywords.is_empty() => item.title.clone(),
+            ItemText::KeywordMean => keywords.join(", "),
         }
     }
 }
@@ -203,7 +212,9 @@ impl Pipeline {
     /// (early stopping on), every rating of a long history trained
     /// ([`SasRecParams::history_windows`]) and [`Loss::Auto`]: the full softmax up to
     /// 5,000 items, 256 sampled negatives above. On MovieLens-100K these two took NDCG@10
-    /// from 0.088 to 0.130 (docs/benchmarks.md). Start from these to change one setting.
+    /// from 0.088 to 0.130 (docs/benchmarks.md). Above 5,000 items the item tables are updated
+    /// row by row ([`SasRecParams::row_updates`]), so a training step costs its batch, not the
+    /// catalogue. Start from these to change one setting.
     pub fn sasrec_defaults() -> SasRecParams {
         SasRec::params()
             .epochs(60)
@@ -212,6 +223,7 @@ impl Pipeline {
                 full_up_to: 5_000,
                 negatives: 256,
             })
+            .row_updates(true)
     }
 
     /// Defaults: hashing embedder (set a model with [`PipelineParams::model`]), 5 keywords

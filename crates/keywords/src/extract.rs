@@ -201,6 +201,23 @@ pub struct DocKeywords {
     pub fell_back_to_mmr: bool,
 }
 
+/// What [`KeywordExtractor::extract_corpus_vectors`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorpusKeywords {
+    /// The keywords of each document, in order.
+    pub docs: Vec<DocKeywords>,
+    /// Candidate keys over the `max_df` ceiling, sorted.
+    pub frequent: Vec<String>,
+    /// Unit embedding of each document `[docs, dim]`, as the embedder gave it (seeds not
+    /// applied).
+    pub doc_vectors: Array2<f32>,
+    /// Unit embeddings of the embedded candidate phrases `[phrases, dim]`.
+    pub phrase_vectors: Array2<f32>,
+    /// For each document, the rows of [`CorpusKeywords::phrase_vectors`] of its chosen
+    /// keywords, in the order of its [`DocKeywords::keywords`].
+    pub keyword_rows: Vec<Vec<usize>>,
+}
+
 /// KeyBERT-style extraction over any embedder and candidate generator.
 #[derive(Debug)]
 pub struct KeywordExtractor<E, C> {
@@ -298,6 +315,19 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         seeds: &Seeds,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(Vec<DocKeywords>, Vec<String>)> {
+        let c = self.extract_corpus_vectors(docs, seeds, progress)?;
+        Ok((c.docs, c.frequent))
+    }
+
+    /// [`KeywordExtractor::extract_corpus`] that also returns the documents' unit embeddings
+    /// (before seeding), for a caller that needs the same vectors and would otherwise run the
+    /// encoder over the documents a second time.
+    pub fn extract_corpus_vectors(
+        &self,
+        docs: &[&str],
+        seeds: &Seeds,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<CorpusKeywords> {
         if let Seeds::PerDocument(s) = seeds {
             if s.len() != docs.len() {
                 return Err(KeywordsError::param(
@@ -335,11 +365,20 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
             .collect();
         let total = embedded.len() + docs.len();
         let words = self.embed_unit(&embedded, &|done, _| progress(done, total))?;
-        let mut doc_emb =
+        let doc_vectors =
             self.embed_unit(docs, &|done, _| progress(embedded.len() + done, total))?;
-        self.apply_seeds(&mut doc_emb, seeds)?;
+        let seeded;
+        let doc_emb = if matches!(seeds, Seeds::None) {
+            &doc_vectors
+        } else {
+            let mut d = doc_vectors.clone();
+            self.apply_seeds(&mut d, seeds)?;
+            seeded = d;
+            &seeded
+        };
 
         let mut out = Vec::with_capacity(docs.len());
+        let mut keyword_rows = Vec::with_capacity(docs.len());
         for (d, cands) in per_doc.iter().enumerate() {
             let kept: Vec<(&Candidate, usize)> = cands
                 .iter()
@@ -347,6 +386,7 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
                 .collect();
             if kept.is_empty() || self.params.top_n == 0 {
                 out.push(DocKeywords::default());
+                keyword_rows.push(Vec::new());
                 continue;
             }
             let rows: Vec<usize> = kept.iter().map(|&(_, i)| i).collect();
@@ -390,6 +430,7 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
                     })
                 }
             };
+            keyword_rows.push(picked.iter().map(|&i| kept[i].1).collect());
             out.push(DocKeywords {
                 keywords: picked
                     .into_iter()
@@ -410,7 +451,13 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
             .map(|(k, _)| (*k).to_string())
             .collect();
         frequent.sort();
-        Ok((out, frequent))
+        Ok(CorpusKeywords {
+            docs: out,
+            frequent,
+            doc_vectors,
+            phrase_vectors: words,
+            keyword_rows,
+        })
     }
 
     /// Embeds and scales rows to unit length, checking the embedder's output.

@@ -50,8 +50,8 @@ pub use candidates::{
 };
 pub use error::{KeywordsError, Result};
 pub use extract::{
-    DocKeywords, Keyword, KeywordExtractor, KeywordParams, KeywordValidParams, Seeds,
-    DEFAULT_MAX_CANDIDATES,
+    CorpusKeywords, DocKeywords, Keyword, KeywordExtractor, KeywordParams, KeywordValidParams,
+    Seeds, DEFAULT_MAX_CANDIDATES,
 };
 pub use korean::{KoreanAnalyzer, Morpheme};
 pub use select::Diversity;

@@ -18,7 +18,9 @@
 //!   [`Loss::Auto`] (full up to a catalogue size, sampled above); negatives
 //!   never come from the user's own training items and are drawn per batch, per user or per
 //!   position ([`NegativeDraw`]); Adam with betas (0.9, 0.98) at a constant or cosine-decayed
-//!   rate ([`LrSchedule`]); early stopping on validation NDCG@10; weight averaging, label
+//!   rate ([`LrSchedule`]), the item tables optionally updated row by row under sampled losses
+//!   so a step costs its batch, not the catalogue ([`SasRecParams::row_updates`]); early
+//!   stopping on validation NDCG@10; weight averaging, label
 //!   smoothing, an added BCE term, training on every window of long histories; each step runs
 //!   its batch as groups of rows of similar length ([`SasRecParams::length_groups`]). Nothing
 //!   is printed: [`SasRecValidParams::fit_observed`] reports steps and epochs to a
@@ -89,6 +91,7 @@ mod model;
 mod params;
 mod rng;
 mod serve;
+mod tables;
 mod train;
 
 pub use artifact::{fnv1a64, FORMAT_VERSION};

@@ -7,6 +7,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Result, SasRecError};
+use crate::tables::Table;
 
 /// Architecture of a SASRec model (the paper's defaults for Amazon Games: hidden 50, 2 blocks,
 /// 1 head, max length 50, dropout 0.5).
@@ -122,9 +123,12 @@ struct Block {
 /// The network; tch types stay inside this crate.
 pub(crate) struct Network {
     pub(crate) vs: nn::VarStore,
-    item: nn::Embedding,
+    item: Table,
     /// The output item table when it is not shared with the input.
-    output: Option<nn::Embedding>,
+    output: Option<Table>,
+    /// Whether the item tables get sparse gradients (only the rows a batch reads), for
+    /// [`RowAdam`](crate::tables::RowAdam); set by training.
+    pub(crate) sparse_grads: bool,
     /// Score bias per item `[n_items + 1]` (starts at zero; padding's stays zero).
     bias: Option<Tensor>,
     position: nn::Embedding,
@@ -154,20 +158,11 @@ impl Network {
             )
         };
         let lin = |p: nn::Path<'_>, i: i64, o: i64| nn::linear(p, i, o, Default::default());
-        let item = nn::embedding(
-            &root / "item",
-            config.n_items as i64 + 1,
-            d,
-            Default::default(),
-        );
-        let output = config.separate_output.then(|| {
-            nn::embedding(
-                &root / "output",
-                config.n_items as i64 + 1,
-                d,
-                Default::default(),
-            )
-        });
+        let rows = config.n_items as i64 + 1;
+        let item = Table::new(&root / "item", rows, d);
+        let output = config
+            .separate_output
+            .then(|| Table::new(&root / "output", rows, d));
         let bias = config
             .item_bias
             .then(|| root.zeros("item_bias", &[config.n_items as i64 + 1]));
@@ -226,6 +221,7 @@ impl Network {
             vs,
             item,
             output,
+            sparse_grads: false,
             bias,
             position,
             blocks,
@@ -280,7 +276,7 @@ impl Network {
 
     /// [`Network::items`], with [`ModelConfig::id_dropout`] applied when training.
     fn items_t(&self, ids: &Tensor, train: bool) -> Tensor {
-        let e = self.item.forward(ids);
+        let e = self.item.forward(ids, self.sparse_grads);
         let e = match self.id_keep(ids, train) {
             Some(keep) => e * keep.unsqueeze(-1),
             None => e,
@@ -302,7 +298,7 @@ impl Network {
     pub(crate) fn targets_t(&self, ids: &Tensor, train: bool) -> Tensor {
         let keep = self.id_keep(ids, train);
         let table = self.output.as_ref().unwrap_or(&self.item);
-        let e = table.forward(ids);
+        let e = table.forward(ids, self.sparse_grads);
         let e = match &keep {
             Some(k) => e * k.unsqueeze(-1),
             None => e,

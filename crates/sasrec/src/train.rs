@@ -22,6 +22,7 @@ use crate::model::Network;
 use crate::params::{Protocol, SasRecValidParams};
 use crate::rng::torch_rng_lock;
 use crate::serve::SasRecModel;
+use crate::tables::RowAdam;
 
 /// Sets libtorch's intra-op thread count for the process (training's threads). Programs call
 /// this once at start-up (the facade's `groundrec::set_threads` does, with rayon's pool);
@@ -331,6 +332,9 @@ impl SasRecValidParams {
         }
         .build(&net.vs, self.learning_rate)
         .map_err(torch)?;
+        // The item tables: row by row, sparse where the loss reads only some rows.
+        net.sparse_grads = self.row_updates && self.loss != Loss::FullSoftmax && self.l2_emb == 0.0;
+        let mut rows = RowAdam::new(net.item_tables(), 0.9, 0.98, 1e-8);
         let draw = Draw {
             loss: self.loss,
             negatives: self.negative_draw,
@@ -362,12 +366,15 @@ impl SasRecValidParams {
                 let t = phases.lap(t, |p| &mut p.sampling);
                 let loss = batch_loss(&net, &sampler, &batch, self);
                 let t = phases.lap(t, |p| &mut p.forward);
-                opt.set_lr(self.lr_schedule.rate(self.learning_rate, step, total_steps));
+                let lr = self.lr_schedule.rate(self.learning_rate, step, total_steps);
+                opt.set_lr(lr);
                 step += 1;
                 opt.zero_grad();
+                rows.zero_grad();
                 loss.backward();
                 let t = phases.lap(t, |p| &mut p.backward);
                 opt.step();
+                rows.step(lr)?;
                 if let Some(ema) = &mut ema {
                     ema.update()?;
                 }

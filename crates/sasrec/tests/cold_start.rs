@@ -82,12 +82,15 @@ fn content_features_score_cold_items_by_their_content() {
         full_up_to: 1000,
         negatives: 8,
     };
-    for (loss, ran) in [
-        (Loss::SampledSoftmax { negatives: 16 }, None),
-        (Loss::FullSoftmax, None),
-        (auto, Some(Loss::FullSoftmax)),
+    // Row-by-row updates never touch a cold item's row either.
+    for (loss, ran, rows) in [
+        (Loss::SampledSoftmax { negatives: 16 }, None, false),
+        (Loss::SampledSoftmax { negatives: 16 }, None, true),
+        (Loss::FullSoftmax, None, false),
+        (auto, Some(Loss::FullSoftmax), false),
     ] {
         let params = SasRec::params()
+            .row_updates(rows)
             .hidden(16)
             .heads(2)
             .max_len(12)

@@ -56,19 +56,24 @@ fn every_loss_learns_the_planted_successor() {
         t: 0.0,
     };
     let ssm = Loss::SampledSoftmax { negatives: 16 };
-    for (loss, draw) in [
-        (Loss::Bce, NegativeDraw::PerBatch),
-        (gbce, NegativeDraw::PerBatch),
-        (gbce, NegativeDraw::PerPosition),
-        (ssm, NegativeDraw::PerBatch),
-        (ssm, NegativeDraw::PerUser),
-        (ssm, NegativeDraw::PerPosition),
-        (Loss::FullSoftmax, NegativeDraw::PerBatch),
+    // The last three update the item tables row by row.
+    for (loss, draw, rows) in [
+        (Loss::Bce, NegativeDraw::PerBatch, false),
+        (gbce, NegativeDraw::PerBatch, false),
+        (gbce, NegativeDraw::PerPosition, false),
+        (ssm, NegativeDraw::PerBatch, false),
+        (ssm, NegativeDraw::PerUser, false),
+        (ssm, NegativeDraw::PerPosition, false),
+        (Loss::FullSoftmax, NegativeDraw::PerBatch, false),
+        (Loss::Bce, NegativeDraw::PerBatch, true),
+        (ssm, NegativeDraw::PerBatch, true),
+        (ssm, NegativeDraw::PerPosition, true),
     ] {
-        let loss_name = format!("{loss:?} {draw:?}");
+        let loss_name = format!("{loss:?} {draw:?} row updates {rows}");
         let (model, report) = small()
             .loss(loss)
             .negative_draw(draw)
+            .row_updates(rows)
             .check()
             .expect("valid")
             .fit(&data)

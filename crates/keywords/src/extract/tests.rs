@@ -306,3 +306,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn corpus_vectors_are_the_ones_the_scores_came_from() {
+    let docs = [
+        "Fractions and ratios: adding fractions with unlike denominators.",
+        "Knife skills: dicing and slicing vegetables safely.",
+        "",
+        "분수의 덧셈과 뺄셈, fractions for beginners.",
+    ];
+    let x = extractor(KeywordParams::default().top_n(3));
+    let c = x
+        .extract_corpus_vectors(&docs, &Seeds::None, &|_, _| {})
+        .expect("ok");
+    assert_eq!(c.docs, x.extract(&docs).expect("ok"));
+    assert_eq!(c.doc_vectors.dim(), (docs.len(), 256));
+    assert_eq!(c.keyword_rows.len(), docs.len());
+    let mut want = x.embedder().embed(&docs).expect("ok");
+    normalize_rows(&mut want);
+    for (d, (k, rows)) in c.docs.iter().zip(&c.keyword_rows).enumerate() {
+        assert_eq!(rows.len(), k.keywords.len());
+        assert!((&c.doc_vectors.row(d) - &want.row(d))
+            .iter()
+            .all(|v| v.abs() < 1e-6));
+        // Each chosen keyword's row scores its document as the keyword says.
+        for (kw, &r) in k.keywords.iter().zip(rows) {
+            let one = x.embedder().embed(&[kw.key.as_str()]).expect("ok");
+            let norm = one.row(0).dot(&one.row(0)).sqrt();
+            let row = c.phrase_vectors.row(r);
+            assert!(
+                (&row - &(one.row(0).to_owned() / norm))
+                    .iter()
+                    .all(|v| v.abs() < 1e-5),
+                "{}",
+                kw.key
+            );
+            assert!((row.dot(&c.doc_vectors.row(d)) - kw.score).abs() < 1e-5);
+        }
+    }
+    assert!(c.keyword_rows[2].is_empty());
+}
