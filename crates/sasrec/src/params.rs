@@ -278,8 +278,8 @@ impl SasRecParams {
         /// keeps its value and moments, where plain Adam would go on moving it with its old
         /// momentum. Off by default. Under [`Loss::FullSoftmax`] or with an
         /// [`SasRecParams::l2_emb`] penalty every row has a gradient in every step, so this
-        /// changes nothing there. At 100,000 items an epoch took 29–33 s instead of 66–107 s,
-        /// at the same held-out quality on 10,000 (docs/benchmarks.md).
+        /// changes nothing there. At 100,000 items an epoch took 24 s instead of 55 s, at the
+        /// same held-out quality on 10,000 items (docs/benchmarks.md).
         row_updates: bool);
     setter!(/// Maximum number of epochs.
         epochs: usize);
