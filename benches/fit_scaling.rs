@@ -30,7 +30,7 @@ use groundrec::{simulate_learners, Catalog, DemoLearners, Item, Observer, Pipeli
 #[path = "../examples/common/mod.rs"]
 mod common;
 
-use common::arg;
+use common::{arg, flag};
 
 /// Peak resident memory of this process so far (`VmHWM`), MiB.
 fn peak_rss_mib() -> f64 {
@@ -137,7 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(e) = arg("--epochs") {
         sasrec = sasrec.epochs(e.parse()?);
     }
-    if std::env::args().any(|a| a == "--dense-updates") {
+    if flag("--dense-updates") {
         sasrec = sasrec.row_updates(false);
     }
     let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
@@ -147,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         start: t,
         tenth: AtomicUsize::new(0),
     };
-    let quiet = std::env::args().any(|a| a == "--quiet");
+    let quiet = flag("--quiet");
     let observer: &dyn Observer = if quiet { &() } else { &lines };
     let (_, report) = params.fit_observed(&catalog, &log.events, observer)?;
     let total = t.elapsed().as_secs_f64();

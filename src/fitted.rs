@@ -187,10 +187,7 @@ impl ItemKeywords {
         match item_text {
             ItemText::TitleAndDescription => {
                 progress(texts.len(), texts.len());
-                Ok(std::mem::replace(
-                    &mut self.source_vectors,
-                    Array2::zeros((0, 0)),
-                ))
+                Ok(std::mem::take(&mut self.source_vectors))
             }
             ItemText::KeywordMean => self.keyword_means(embedder, texts, progress),
             _ => unit_rows_observed(embedder, texts, progress),

@@ -367,15 +367,16 @@ impl<E: Embedder, C: CandidateGenerator> KeywordExtractor<E, C> {
         let words = self.embed_unit(&embedded, &|done, _| progress(done, total))?;
         let doc_vectors =
             self.embed_unit(docs, &|done, _| progress(embedded.len() + done, total))?;
-        let seeded;
-        let doc_emb = if matches!(seeds, Seeds::None) {
-            &doc_vectors
-        } else {
-            let mut d = doc_vectors.clone();
-            self.apply_seeds(&mut d, seeds)?;
-            seeded = d;
-            &seeded
+        // Seeds steer a copy: the vectors returned are the documents' own.
+        let seeded = match seeds {
+            Seeds::None => None,
+            _ => {
+                let mut d = doc_vectors.clone();
+                self.apply_seeds(&mut d, seeds)?;
+                Some(d)
+            }
         };
+        let doc_emb = seeded.as_ref().unwrap_or(&doc_vectors);
 
         let mut out = Vec::with_capacity(docs.len());
         let mut keyword_rows = Vec::with_capacity(docs.len());

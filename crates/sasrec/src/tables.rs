@@ -54,8 +54,9 @@ struct Slot {
 }
 
 impl RowAdam {
-    /// An optimizer of `params` (2-D tensors with gradients).
-    pub(crate) fn new(params: Vec<Tensor>, beta1: f64, beta2: f64, eps: f64) -> Self {
+    /// An optimizer of `params` (2-D tensors with gradients) with Adam's `(beta1, beta2)`
+    /// and `eps`.
+    pub(crate) fn new(params: Vec<Tensor>, (beta1, beta2): (f64, f64), eps: f64) -> Self {
         let slots = params
             .into_iter()
             .map(|param| Slot {
@@ -86,6 +87,18 @@ impl RowAdam {
         let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
         let bc1 = 1.0 - b1.powi(self.step);
         let bc2 = (1.0 - b2.powi(self.step)).sqrt();
+        // Moves `m` and `v` in place with gradient `g` and returns the divisor `d` for which
+        // `m / d` is libtorch's Adam step, `-lr * m_hat / (sqrt(v_hat) + eps)`: for whole
+        // tables and for gathered rows alike (two temporaries, as libtorch's own Adam).
+        let divisor = |m: &mut Tensor, v: &mut Tensor, g: &Tensor| -> Result<Tensor> {
+            let _ = m.f_lerp_(g, 1.0 - b1).map_err(torch)?;
+            let _ = v.f_lerp_(&g.square(), 1.0 - b2).map_err(torch)?;
+            let mut denom = v.sqrt();
+            let _ = denom.f_div_scalar_(bc2).map_err(torch)?;
+            let _ = denom.f_add_scalar_(eps).map_err(torch)?;
+            let _ = denom.f_div_scalar_(-lr / bc1).map_err(torch)?;
+            Ok(denom)
+        };
         tch::no_grad(|| {
             for s in &mut self.slots {
                 let g = s.param.grad();
@@ -98,22 +111,14 @@ impl RowAdam {
                     if rows.numel() == 0 {
                         continue;
                     }
-                    let gv = g.f_values().map_err(torch)?;
-                    let m = s.m.index_select(0, &rows) * b1 + &gv * (1.0 - b1);
-                    let v = s.v.index_select(0, &rows) * b2 + gv.square() * (1.0 - b2);
-                    let update = (&m / (v.sqrt() / bc2 + eps)) * (-lr / bc1);
+                    let (mut m, mut v) = (s.m.index_select(0, &rows), s.v.index_select(0, &rows));
+                    let d = divisor(&mut m, &mut v, &g.f_values().map_err(torch)?)?;
                     let _ = s.m.f_index_copy_(0, &rows, &m).map_err(torch)?;
                     let _ = s.v.f_index_copy_(0, &rows, &v).map_err(torch)?;
-                    let _ = s.param.f_index_add_(0, &rows, &update).map_err(torch)?;
+                    let _ = s.param.f_index_add_(0, &rows, &(&m / &d)).map_err(torch)?;
                 } else {
-                    // In place, as libtorch's own Adam: two temporaries per step.
-                    let _ = s.m.f_lerp_(&g, 1.0 - b1).map_err(torch)?;
-                    let _ = s.v.f_lerp_(&g.square(), 1.0 - b2).map_err(torch)?;
-                    let mut denom = s.v.sqrt();
-                    let _ = denom.f_div_scalar_(bc2).map_err(torch)?;
-                    let _ = denom.f_add_scalar_(eps).map_err(torch)?;
-                    let _ = denom.f_div_scalar_(-lr / bc1).map_err(torch)?;
-                    let _ = s.param.f_addcdiv_(&s.m, &denom).map_err(torch)?;
+                    let d = divisor(&mut s.m, &mut s.v, &g)?;
+                    let _ = s.param.f_addcdiv_(&s.m, &d).map_err(torch)?;
                 }
             }
             Ok(())
@@ -158,7 +163,7 @@ mod tests {
         .expect("optimizer");
         // The var store's optimizer over a copy of the table.
         let reference = vs.root().var_copy("w", &theirs);
-        let mut row = RowAdam::new(vec![ours.shallow_clone()], 0.9, 0.98, 1e-8);
+        let mut row = RowAdam::new(vec![ours.shallow_clone()], (0.9, 0.98), 1e-8);
         for step in 0..5 {
             let ids: &[i64] = if step % 2 == 0 { &[1, 2, 2] } else { &[4, 1] };
             row.zero_grad();
@@ -182,8 +187,8 @@ mod tests {
     fn sparse_gradients_move_only_the_rows_read_and_match_dense_when_all_are() {
         // Every step reads every row: lazy and dense Adam agree.
         let (a, b) = (table(2), table(2));
-        let mut lazy = RowAdam::new(vec![a.shallow_clone()], 0.9, 0.98, 1e-8);
-        let mut dense = RowAdam::new(vec![b.shallow_clone()], 0.9, 0.98, 1e-8);
+        let mut lazy = RowAdam::new(vec![a.shallow_clone()], (0.9, 0.98), 1e-8);
+        let mut dense = RowAdam::new(vec![b.shallow_clone()], (0.9, 0.98), 1e-8);
         let all = [0, 1, 2, 3, 4, 5, 3];
         for _ in 0..4 {
             lazy.zero_grad();
@@ -198,8 +203,8 @@ mod tests {
         assert!(diff < 1e-6, "{diff}");
         // Row 5 read once, then never: dense Adam's momentum keeps moving it, lazy Adam not.
         let (c, d) = (table(3), table(3));
-        let mut lazy = RowAdam::new(vec![c.shallow_clone()], 0.9, 0.98, 1e-8);
-        let mut dense = RowAdam::new(vec![d.shallow_clone()], 0.9, 0.98, 1e-8);
+        let mut lazy = RowAdam::new(vec![c.shallow_clone()], (0.9, 0.98), 1e-8);
+        let mut dense = RowAdam::new(vec![d.shallow_clone()], (0.9, 0.98), 1e-8);
         for step in 0..3 {
             let ids: &[i64] = if step == 0 { &[5, 1] } else { &[1] };
             lazy.zero_grad();

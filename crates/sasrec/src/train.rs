@@ -24,6 +24,11 @@ use crate::rng::torch_rng_lock;
 use crate::serve::SasRecModel;
 use crate::tables::RowAdam;
 
+/// Adam's betas, as in the paper, for the network and for the item tables alike.
+const ADAM_BETAS: (f64, f64) = (0.9, 0.98);
+/// Adam's epsilon.
+const ADAM_EPS: f64 = 1e-8;
+
 /// Sets libtorch's intra-op thread count for the process (training's threads). Programs call
 /// this once at start-up (the facade's `groundrec::set_threads` does, with rayon's pool);
 /// libraries never do.
@@ -324,17 +329,17 @@ impl SasRecValidParams {
         };
         let sampler = Sampler::new(&train, pool, config.max_len, self.history_windows);
         let mut opt = tch::nn::Adam {
-            beta1: 0.9,
-            beta2: 0.98,
+            beta1: ADAM_BETAS.0,
+            beta2: ADAM_BETAS.1,
             wd: 0.0,
-            eps: 1e-8,
+            eps: ADAM_EPS,
             amsgrad: false,
         }
         .build(&net.vs, self.learning_rate)
         .map_err(torch)?;
         // The item tables: row by row, sparse where the loss reads only some rows.
         net.sparse_grads = self.row_updates && self.loss != Loss::FullSoftmax && self.l2_emb == 0.0;
-        let mut rows = RowAdam::new(net.item_tables(), 0.9, 0.98, 1e-8);
+        let mut rows = RowAdam::new(net.item_tables(), ADAM_BETAS, ADAM_EPS);
         let draw = Draw {
             loss: self.loss,
             negatives: self.negative_draw,
