@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! cargo bench --bench fit_scaling -- --items 10000 [--events-per-item 10] [--epochs N] [--models DIR]
-//!     [--hashing] [--dense-updates] [--quiet]
+//!     [--item-text T] [--hashing] [--dense-updates] [--quiet]
 //! ```
 //!
 //! `--hashing` embeds with feature hashing instead of the model (the SASRec stage without the
-//! encoder's hours); `--dense-updates` turns `row_updates` off, to compare plain Adam.
+//! encoder's hours); `--dense-updates` turns `row_updates` off, to compare plain Adam;
+//! `--item-text` (`title-keywords`, `title-description`, `keywords`, `keyword-mean`) sets
+//! [`groundrec::ItemText`].
 //!
 //! On stderr, unless `--quiet`: a line when each stage begins and ends (seconds, peak memory so
 //! far), one per tenth of a stage's work and one per training epoch, with the time since the
@@ -140,7 +142,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if flag("--dense-updates") {
         sasrec = sasrec.row_updates(false);
     }
-    let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
+    let mut params = Pipeline::builder().sasrec(sasrec);
+    if let Some(text) = arg("--item-text") {
+        params = params.item_text(text.parse()?);
+    }
+    let params = common::demo_embedder(params).check()?;
     let before = peak_rss_mib();
     let t = Instant::now();
     let lines = Lines {

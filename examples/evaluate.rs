@@ -4,6 +4,7 @@
 //! ```text
 //! scripts/evaluate ml100k [--epochs N] [--id-dropout P] [--history-windows true|false]
 //!                         [--loss auto|full|sampledN] [--recbole-split] [--hashing]
+//!                         [--item-text title-keywords|title-description|keywords|keyword-mean]
 //!                         [--cold-start | --cold-start-only] [--quiet]
 //! cargo run --release --example evaluate -- ml100k [--data data/ml-100k] [--models models]
 //! ```
@@ -298,7 +299,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sasrec = sasrec.loss(groundrec::sasrec::Loss::SampledSoftmax { negatives })
         }
     }
-    let params = common::demo_embedder(Pipeline::builder().sasrec(sasrec)).check()?;
+    let mut params = Pipeline::builder().sasrec(sasrec);
+    if let Some(text) = arg("--item-text") {
+        params = params.item_text(text.parse()?);
+    }
+    let params = common::demo_embedder(params).check()?;
     let bars = Bars::default();
     let observer: &dyn groundrec::Observer = if flag("--quiet") { &() } else { &bars };
     if flag("--cold-start-only") {

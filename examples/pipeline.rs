@@ -72,13 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if let Some(text) = arg("--item-text") {
-        params = params.item_text(match text.as_str() {
-            "title-keywords" => groundrec::ItemText::TitleAndKeywords,
-            "title-description" => groundrec::ItemText::TitleAndDescription,
-            "keywords" => groundrec::ItemText::Keywords,
-            "keyword-mean" => groundrec::ItemText::KeywordMean,
-            other => return Err(format!("--item-text: unknown {other:?}").into()),
-        });
+        params = params.item_text(text.parse()?);
     }
     params = common::demo_embedder(params);
     let bars = Bars::default();

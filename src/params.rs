@@ -97,6 +97,42 @@ impl ItemText {
     }
 }
 
+impl std::fmt::Display for ItemText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ItemText::TitleAndKeywords => "title-keywords",
+            ItemText::TitleAndDescription => "title-description",
+            ItemText::Keywords => "keywords",
+            ItemText::KeywordMean => "keyword-mean",
+        })
+    }
+}
+
+impl std::str::FromStr for ItemText {
+    type Err = GroundrecError;
+
+    /// `title-keywords`, `title-description`, `keywords` or `keyword-mean` (as `Display`
+    /// writes them).
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            ItemText::TitleAndKeywords,
+            ItemText::TitleAndDescription,
+            ItemText::Keywords,
+            ItemText::KeywordMean,
+        ]
+        .into_iter()
+        .find(|t| t.to_string() == s)
+        .ok_or_else(|| {
+            GroundrecError::param(
+                "item_text",
+                format!(
+                    "{s:?} is not one of title-keywords, title-description, keywords, keyword-mean"
+                ),
+            )
+        })
+    }
+}
+
 /// The text keywords are extracted from.
 pub(crate) fn keyword_source(item: &Item) -> String {
     format!("{}. {}", item.title, item.description)
@@ -301,9 +337,10 @@ impl PipelineParams {
         self
     }
 
-    /// The model encoder's precision (default [`Precision::Auto`]: int8 where this CPU runs
-    /// it and the model keeps its vectors within the gate of float32, else float32; the
-    /// report's embedder line says which ran). No effect on the hashing or a custom embedder.
+    /// The model encoder's precision (default [`Precision::Auto`]: the fastest of int8 and
+    /// bf16, timed when the model loads, among those this CPU runs natively and that keep the
+    /// model's vectors within the gate of float32, else float32; the report's embedder line
+    /// says which ran). No effect on the hashing or a custom embedder.
     pub fn precision(mut self, precision: Precision) -> Self {
         self.precision = precision;
         if let EmbedderSpec::Model { precision: p, .. } = &mut self.embedder {
@@ -504,5 +541,24 @@ impl PipelineValidParams {
             Some(e) => Ok(e.clone()),
             None => self.config.embedder.build(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_text_names_round_trip_and_others_are_refused() {
+        for t in [
+            ItemText::TitleAndKeywords,
+            ItemText::TitleAndDescription,
+            ItemText::Keywords,
+            ItemText::KeywordMean,
+        ] {
+            assert_eq!(t.to_string().parse::<ItemText>().expect("round trip"), t);
+        }
+        let err = "title".parse::<ItemText>().expect_err("not a name");
+        assert!(err.to_string().contains("keyword-mean"), "{err}");
     }
 }

@@ -121,11 +121,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{{\"bench\": \"embed_groundrec\", \"n\": {}, \"batch_size\": {batch}, \"threads\": {threads}, \
          \"load_s\": {load_s:.3}, \"encode_s_runs\": {runs:?}, \"encode_s_median\": {median:.3}, \
-         \"sentences_per_s\": {:.1}, \"emb_checksum\": {checksum:.4}, \"precision\": \"{}\", \"gate_cosine\": {}}}",
+         \"sentences_per_s\": {:.1}, \"emb_checksum\": {checksum:.4}, \"precision\": \"{}\", \"gate_cosine\": {}, \"auto_trials\": {:?}}}",
         texts.len(),
         texts.len() as f64 / median,
         e.precision(),
-        e.gate_cosine().map_or("null".to_string(), |c| format!("{c:.4}"))
+        e.gate_cosine().map_or("null".to_string(), |c| format!("{c:.4}")),
+        e.auto_trials()
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use groundrec_embed::{
-    cosine_similarity, EmbedError, Embedder, LongText, Precision, TransformerEmbedder,
+    cosine_similarity, EmbedError, Embedder, LongText, Precision, TransformerEmbedder, AUTO_MARGIN,
     PRECISION_GATE, PRECISION_PROBES,
 };
 
@@ -449,9 +449,21 @@ fn avx2() -> bool {
     }
 }
 
+fn avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Each precision against float32 on the gate's probes: int8 moves the (unit-length) vectors
-/// a little for BERT (MiniLM) and XLM-RoBERTa (e5) encoders, bf16 less; `Auto` keeps int8
-/// exactly when its worst probe passes the gate, and says what it chose.
+/// a little for BERT (MiniLM) and XLM-RoBERTa (e5) encoders, bf16 less. `Auto` tries the
+/// formats this CPU runs natively, reports the cosines measured here, times only those that
+/// pass the gate, runs one that passed and was fastest within the margin, and says so.
 #[test]
 fn precisions_stay_close_to_float_and_auto_keeps_only_what_passes() {
     let worst = |a: &ndarray::Array2<f32>, b: &ndarray::Array2<f32>| {
@@ -461,7 +473,6 @@ fn precisions_stay_close_to_float_and_auto_keeps_only_what_passes() {
             .map(|(x, y)| x.dot(&y))
             .fold(1.0f32, f32::min)
     };
-    let avx2 = avx2();
     for name in ["all-MiniLM-L6-v2", "multilingual-e5-small"] {
         let build = |p| {
             TransformerEmbedder::builder(model(name))
@@ -474,26 +485,69 @@ fn precisions_stay_close_to_float_and_auto_keeps_only_what_passes() {
         let int8 = worst(&float, &embed(&build(Precision::Int8)));
         let bf16 = worst(&float, &embed(&build(Precision::Bf16)));
         let auto = build(Precision::Auto);
+        let trials: Vec<String> = auto.auto_trials().iter().map(|t| t.to_string()).collect();
         eprintln!(
-            "{name}: worst probe cosine to f32: int8 {int8:.4}, bf16 {bf16:.4}; auto chose {} (gate cosine {:?})",
+            "{name}: worst probe cosine to f32: int8 {int8:.4}, bf16 {bf16:.4}; auto tried [{}], chose {} (gate cosine {:?})",
+            trials.join(", "),
             auto.precision(),
             auto.gate_cosine()
         );
         assert!(int8 > 0.95, "{name}: int8 worst {int8}");
         assert!(bf16 >= PRECISION_GATE, "{name}: bf16 worst {bf16}");
-        let expected = if avx2 && int8 >= PRECISION_GATE {
-            Precision::Int8
-        } else {
-            Precision::F32
-        };
-        assert_eq!(auto.precision(), expected, "{name}");
-        assert!(auto.describe().contains(&expected.to_string()));
-        if avx2 {
-            let gate = auto.gate_cosine().expect("int8 was tried");
-            assert!((gate - int8).abs() < 1e-4, "{name}: {gate} vs {int8}");
+        let tried: Vec<Precision> = auto.auto_trials().iter().map(|t| t.precision).collect();
+        let mut expected_tried = Vec::new();
+        if avx2() {
+            expected_tried.push(Precision::Int8);
         }
+        if avx512_bf16() {
+            expected_tried.push(Precision::Bf16);
+        }
+        assert_eq!(tried, expected_tried, "{name}");
+        for t in auto.auto_trials() {
+            let measured = if t.precision == Precision::Int8 {
+                int8
+            } else {
+                bf16
+            };
+            assert!(
+                (t.worst_cosine - measured).abs() < 1e-4,
+                "{name}: {t} vs {measured}"
+            );
+            assert_eq!(
+                t.speedup.is_some(),
+                t.worst_cosine >= PRECISION_GATE,
+                "{name}: {t}"
+            );
+        }
+        // What it chose passed the gate, and nothing that passed ran faster by the margin.
+        let chosen_speed = match auto
+            .auto_trials()
+            .iter()
+            .find(|t| t.precision == auto.precision())
+        {
+            Some(t) => {
+                assert!(t.worst_cosine >= PRECISION_GATE, "{name}: {t}");
+                let s = t.speedup.expect("timed");
+                assert!(s >= AUTO_MARGIN, "{name}: {t}");
+                s
+            }
+            None => {
+                assert_eq!(auto.precision(), Precision::F32, "{name}");
+                1.0
+            }
+        };
+        for t in auto.auto_trials() {
+            if let Some(s) = t.speedup {
+                assert!(
+                    s < chosen_speed * AUTO_MARGIN,
+                    "{name}: {t} beat the choice"
+                );
+            }
+        }
+        assert!(auto.describe().contains(&auto.precision().to_string()));
+        assert_eq!(auto.gate_cosine().is_some(), !expected_tried.is_empty());
         // What runs is what Auto checked: its vectors are the chosen format's.
-        let chosen = embed(&build(expected));
+        let chosen = embed(&build(auto.precision()));
         assert!(worst(&chosen, &embed(&auto)) > 0.9999);
     }
 }

@@ -37,6 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut times = Vec::new();
     let mut ran = precision;
+    let mut trials = String::new();
     let mut first = Vec::new();
     for diversity in [Diversity::None, Diversity::Mmr { diversity: 0.5 }] {
         let embedder = TransformerEmbedder::builder(&model)
@@ -45,6 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .precision(precision)
             .build()?;
         ran = embedder.precision();
+        trials = (embedder.auto_trials().iter())
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let x = KeywordExtractor::new(
             embedder,
             NgramCandidates::new(1, 2)?,
@@ -65,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(runs[runs.len() / 2]);
     }
     println!(
-        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \"precision\": \"{ran}\", \
+        "{{\"bench\": \"keywords_groundrec\", \"n_docs\": {}, \"threads\": {threads}, \"batch_size\": {batch}, \"precision\": \"{ran}\", \"auto_trials\": {trials:?}, \
          \"cosine_s\": {:.3}, \"mmr_s\": {:.3}, \"doc0_cosine\": {first:?}}}",
         docs.len(),
         times[0],

@@ -7,7 +7,7 @@ use groundrec_embed::{Precision, TransformerEmbedder};
 use groundrec_keywords::{KeywordExtractor, KeywordParams, NgramCandidates};
 
 /// Mean share of KeyBERT's top 5 that our top 5 holds, and a per-document report.
-fn agreement_with_keybert(int8: bool) -> (f64, String) {
+fn agreement_with_keybert(precision: Precision) -> (f64, String) {
     let fixture: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/keybert_top5.json")).expect("fixture parses");
     let docs: Vec<&str> = fixture["docs"]
@@ -18,11 +18,7 @@ fn agreement_with_keybert(int8: bool) -> (f64, String) {
         .collect();
     let model = common::model("all-MiniLM-L6-v2");
     let minilm = TransformerEmbedder::builder(&model)
-        .precision(if int8 {
-            Precision::Int8
-        } else {
-            Precision::F32
-        })
+        .precision(precision)
         .build()
         .expect("model loads");
     let x = KeywordExtractor::new(
@@ -50,7 +46,7 @@ fn agreement_with_keybert(int8: bool) -> (f64, String) {
 
 #[test]
 fn top5_sets_agree_with_keybert() {
-    let (mean, report) = agreement_with_keybert(false);
+    let (mean, report) = agreement_with_keybert(Precision::F32);
     eprintln!("mean top-5 agreement with KeyBERT: {mean:.3}\n{report}");
     assert!(
         mean >= 0.8,
@@ -58,12 +54,15 @@ fn top5_sets_agree_with_keybert() {
     );
 }
 
+/// Both formats `Precision::Auto` may choose hold the same bar as float32.
 #[test]
-fn int8_encoder_still_agrees_with_keybert() {
-    let (mean, report) = agreement_with_keybert(true);
-    eprintln!("int8: mean top-5 agreement with KeyBERT: {mean:.3}\n{report}");
-    assert!(
-        mean >= 0.8,
-        "int8: mean top-5 agreement {mean:.3} < 0.8:\n{report}"
-    );
+fn int8_and_bf16_encoders_still_agree_with_keybert() {
+    for precision in [Precision::Int8, Precision::Bf16] {
+        let (mean, report) = agreement_with_keybert(precision);
+        eprintln!("{precision}: mean top-5 agreement with KeyBERT: {mean:.3}\n{report}");
+        assert!(
+            mean >= 0.8,
+            "{precision}: mean top-5 agreement {mean:.3} < 0.8:\n{report}"
+        );
+    }
 }

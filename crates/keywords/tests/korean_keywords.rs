@@ -120,10 +120,10 @@ const PARTICLES: &[&str] = &[
     "은", "는", "이", "가", "을", "를", "의", "에", "에서", "와", "과", "으로", "로", "도", "만",
 ];
 
-/// Top-5 keywords of the real setup (ko-dic nouns and n-grams, e5 in float32 or with int8
-/// dense layers), and the analyzer behind it.
+/// Top-5 keywords of the real setup (ko-dic nouns and n-grams, e5 with its dense layers in
+/// `precision`), and the analyzer behind it.
 fn top5_extractor(
-    int8: bool,
+    precision: Precision,
 ) -> (
     KeywordExtractor<TransformerEmbedder, AutoCandidates>,
     Arc<KoreanAnalyzer>,
@@ -136,11 +136,7 @@ fn top5_extractor(
     );
     let e5 = TransformerEmbedder::builder(common::model("multilingual-e5-small"))
         .prefix("query: ")
-        .precision(if int8 {
-            Precision::Int8
-        } else {
-            Precision::F32
-        })
+        .precision(precision)
         .build()
         .expect("e5 loads");
     let x = KeywordExtractor::new(
@@ -159,9 +155,9 @@ fn top5_extractor(
 }
 
 /// Share of the teachers' nouns found in the top 5 (also checks that no keyword ends in a
-/// particle), with e5 in float32 or with int8 dense layers.
-fn korean_noun_share(int8: bool) -> f64 {
-    let (x, analyzer) = top5_extractor(int8);
+/// particle), with e5's dense layers in `precision`.
+fn korean_noun_share(precision: Precision) -> f64 {
+    let (x, analyzer) = top5_extractor(precision);
     let docs: Vec<&str> = LECTURES.iter().map(|l| l.0).collect();
     let out = x.extract(&docs).expect("extraction");
     let (mut found, mut expected) = (0usize, 0usize);
@@ -192,7 +188,7 @@ fn korean_noun_share(int8: bool) -> f64 {
     }
     let share = found as f64 / expected as f64;
     eprintln!(
-        "int8 {int8}: {found}/{expected} expected nouns in the top 5:\n{}",
+        "{precision}: {found}/{expected} expected nouns in the top 5:\n{}",
         report.join("\n")
     );
     share
@@ -200,25 +196,28 @@ fn korean_noun_share(int8: bool) -> f64 {
 
 #[test]
 fn korean_top5_holds_the_teachers_nouns_and_no_particles() {
-    let share = korean_noun_share(false);
+    let share = korean_noun_share(Precision::F32);
     assert!(
         share >= 0.7,
         "only {share:.3} of the expected nouns in the top 5"
     );
 }
 
+/// Both formats `Precision::Auto` may choose hold the same bar as float32.
 #[test]
-fn int8_korean_top5_still_holds_the_teachers_nouns() {
-    let share = korean_noun_share(true);
-    assert!(
-        share >= 0.7,
-        "int8: only {share:.3} of the expected nouns in the top 5"
-    );
+fn int8_and_bf16_korean_top5_still_hold_the_teachers_nouns() {
+    for precision in [Precision::Int8, Precision::Bf16] {
+        let share = korean_noun_share(precision);
+        assert!(
+            share >= 0.7,
+            "{precision}: only {share:.3} of the expected nouns in the top 5"
+        );
+    }
 }
 
 /// Share of the expected terms of `LONGER` that some top-5 keyword contains (printed).
 fn longer_term_share() -> f64 {
-    let (x, _) = top5_extractor(false);
+    let (x, _) = top5_extractor(Precision::F32);
     let docs: Vec<&str> = LONGER.iter().map(|l| l.0).collect();
     let out = x.extract(&docs).expect("extraction");
     let (mut found, mut expected) = (0usize, 0usize);

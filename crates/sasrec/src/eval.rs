@@ -317,7 +317,12 @@ pub(crate) fn top_k(row: &[f32], exclude: &[ItemIdx], k: usize) -> Vec<ItemIdx> 
     }
     cand.truncate(k);
     cand.sort_unstable_by(by_score);
-    cand.into_iter().map(|(_, i)| ItemIdx::new(i)).collect()
+    // A fresh vector of `k`: collecting `cand.into_iter()` would reuse its buffer in place and
+    // keep room for every item (800 KB per list at 100,000 items; 10,000 validation users
+    // held 8 GB of it).
+    let mut top = Vec::with_capacity(cand.len());
+    top.extend(cand.iter().map(|&(_, i)| ItemIdx::new(i)));
+    top
 }
 
 #[cfg(test)]
@@ -332,6 +337,14 @@ mod tests {
         assert_eq!(top_k(&row, &items([3]), 3), items([1, 4, 2]));
         assert_eq!(top_k(&row, &[], 10), items([3, 1, 4, 2, 0]));
         assert_eq!(top_k(&row, &[], 0), vec![]);
+    }
+
+    #[test]
+    fn top_k_holds_room_for_k_items_only() {
+        let row: Vec<f32> = (0..100_000).map(|i| (i % 977) as f32).collect();
+        let top = top_k(&row, &items([5, 9]), 10);
+        assert_eq!(top.len(), 10);
+        assert!(top.capacity() <= 10, "capacity {}", top.capacity());
     }
 
     #[test]

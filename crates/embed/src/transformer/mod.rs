@@ -23,7 +23,7 @@ use cache::TextCache;
 pub use folder::Pooling;
 use model::Network;
 pub use params::{Device, LongText, TransformerEmbedderBuilder, TransformerEmbedderValidParams};
-pub use precision::{Precision, PRECISION_GATE, PRECISION_PROBES};
+pub use precision::{Precision, PrecisionTrial, AUTO_MARGIN, PRECISION_GATE, PRECISION_PROBES};
 
 /// Reads `tokenizer.json`, or builds BERT's WordPiece pipeline around a `vocab.txt`.
 fn load_tokenizer(path: &Path, lowercase: bool) -> Result<Tokenizer> {
@@ -93,8 +93,8 @@ pub struct TransformerEmbedder {
     chunk: bool,
     cache: Option<Mutex<TextCache>>,
     precision: Precision,
-    /// With `Precision::Auto`: the lowest probe cosine of the format it tried to float32.
-    gate_cosine: Option<f32>,
+    /// With `Precision::Auto`: what it measured of each format it tried.
+    trials: Vec<PrecisionTrial>,
 }
 
 impl std::fmt::Debug for TransformerEmbedder {
@@ -147,15 +147,27 @@ impl TransformerEmbedder {
         self.precision
     }
 
-    /// With `Precision::Auto` where a faster format was tried: the lowest cosine between its
-    /// vectors and float32's over [`PRECISION_PROBES`] (it was kept when at least
-    /// [`PRECISION_GATE`]).
+    /// With `Precision::Auto` where a faster format was tried: the lowest cosine between the
+    /// vectors of the format it chose (of the first it tried, when it kept float32) and
+    /// float32's over [`PRECISION_PROBES`].
     pub fn gate_cosine(&self) -> Option<f32> {
-        self.gate_cosine
+        self.trials
+            .iter()
+            .find(|t| t.precision == self.precision)
+            .or(self.trials.first())
+            .map(|t| t.worst_cosine)
     }
 
-    /// Resolves `Precision::Auto`: tries the formats this machine runs faster, fastest
-    /// first, and keeps the first whose probe vectors stay within the gate of float32's.
+    /// With `Precision::Auto`: each format it tried when the model loaded, in order, with its
+    /// worst probe cosine and its speed against float32 (empty when nothing faster runs
+    /// here, and for a precision asked by name).
+    pub fn auto_trials(&self) -> &[PrecisionTrial] {
+        &self.trials
+    }
+
+    /// Resolves `Precision::Auto` (see there): embeds the probes in float32, then in each
+    /// format this machine may run faster; times those that pass the gate against float32
+    /// and keeps the one [`precision::pick`] takes.
     fn choose_precision(mut self) -> Result<Self> {
         let candidates = {
             let n = lock_network(&self.network)?;
@@ -166,20 +178,52 @@ impl TransformerEmbedder {
             // Nothing faster to try here: no probes to embed at load.
             return Ok(self);
         }
+        // The first pass is the reference and warms the kernels up; the second is timed. So
+        // for every format: its first pass (the gate) creates its kernels, the next is timed.
         let float = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
+        let float_secs = self.probe_seconds()?;
+        let mut converted = Vec::new();
         for candidate in candidates {
-            let converted = lock_network(&self.network)?.converted(candidate)?;
-            let float_net = std::mem::replace(&mut *lock_network(&self.network)?, converted);
-            let fast = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
-            let worst = precision::worst_cosine(&float, &fast);
-            self.gate_cosine = Some(worst);
-            if worst >= PRECISION_GATE {
-                self.precision = candidate;
-                return Ok(self);
-            }
-            *lock_network(&self.network)? = float_net;
+            // Converted from the float network, which the lock holds between trials.
+            let net = lock_network(&self.network)?.converted(candidate)?;
+            let float_net = std::mem::replace(&mut *lock_network(&self.network)?, net);
+            let measured = self.embed_distinct(&PRECISION_PROBES, &|_, _| {});
+            let worst = measured.map(|fast| precision::worst_cosine(&float, &fast));
+            let secs = match &worst {
+                Ok(w) if *w >= PRECISION_GATE => self.probe_seconds().map(Some),
+                Ok(_) => Ok(None),
+                Err(_) => Ok(None),
+            };
+            let net = std::mem::replace(&mut *lock_network(&self.network)?, float_net);
+            let (worst, secs) = (worst?, secs?);
+            self.trials.push(PrecisionTrial {
+                precision: candidate,
+                worst_cosine: worst,
+                speedup: secs.map(|s| (float_secs / s.max(1e-9)) as f32),
+            });
+            converted.push(net);
+        }
+        self.precision = precision::pick(&self.trials);
+        if let Some(i) = self
+            .trials
+            .iter()
+            .position(|t| t.precision == self.precision)
+        {
+            *lock_network(&self.network)? = converted.swap_remove(i);
         }
         Ok(self)
+    }
+
+    /// Seconds to embed [`PRECISION_PROBES`] with the network that is in place: the faster of
+    /// two passes, since a shared machine's pauses only ever add time.
+    fn probe_seconds(&self) -> Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..2 {
+            let t = std::time::Instant::now();
+            self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        Ok(best)
     }
 
     /// Maximum tokens per text (or per chunk), special tokens included.
@@ -412,12 +456,18 @@ impl Embedder for TransformerEmbedder {
     }
 
     fn describe(&self) -> String {
+        let trials: Vec<String> = self.trials.iter().map(|t| t.to_string()).collect();
         format!(
-            "transformer {} (prefix {:?}, dim {}, {})",
+            "transformer {} (prefix {:?}, dim {}, {}{})",
             self.dir.display(),
             self.prefix,
             self.dim,
-            self.precision
+            self.precision,
+            if trials.is_empty() {
+                String::new()
+            } else {
+                format!("; auto tried {}", trials.join(", "))
+            }
         )
     }
 }

@@ -257,7 +257,7 @@ impl TransformerEmbedderValidParams {
             chunk: matches!(self.long_text, LongText::Chunk { .. }),
             cache: None,
             precision: self.precision,
-            gate_cosine: None,
+            trials: Vec::new(),
         }
         .with_dim();
         let mut embedder = match self.precision {

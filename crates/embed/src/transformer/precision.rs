@@ -7,12 +7,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Precision {
     /// The fastest format of this CPU that keeps every probe text's vector within cosine
-    /// [`PRECISION_GATE`] of float32's, checked on [`PRECISION_PROBES`] when the model loads
-    /// (default). On x86-64 CPUs with AVX2 (FBGEMM's int8 kernels need it) that is `Int8`
-    /// when the model passes, otherwise `F32`; off the CPU, or without the fused forward pass
-    /// (DistilBERT), it is `F32`. `Auto` never picks `Bf16`: on the CPUs measured (AVX-512
-    /// BF16 without AMX) libtorch's bf16 products ran slower than float32's
-    /// (docs/benchmarks.md). [`crate::TransformerEmbedder::precision`] says what runs.
+    /// [`PRECISION_GATE`] of float32's (default). When the model loads, each format this CPU
+    /// may run faster (`Int8` on x86-64 with AVX2, which FBGEMM's kernels need; `Bf16` where
+    /// the CPU has AVX-512 BF16, as every CPU with AMX does) embeds [`PRECISION_PROBES`]; a
+    /// format that passes the gate is timed on them against float32, and it replaces the
+    /// fastest so far only when it is at least [`AUTO_MARGIN`] times as fast. Off the CPU, or
+    /// without the fused forward pass (DistilBERT), it is `F32`. The choice follows the
+    /// machine (bf16 ran slower than float32 on one AVX-512 BF16 CPU and faster on another,
+    /// docs/benchmarks.md), so two machines may run different formats of the same model; on
+    /// one machine, formats within the margin of each other keep the earlier one. What was
+    /// measured is in [`crate::TransformerEmbedder::auto_trials`], what runs in
+    /// [`crate::TransformerEmbedder::precision`].
     #[default]
     Auto,
     /// float32 throughout, as sentence-transformers runs by default.
@@ -57,6 +62,33 @@ impl std::str::FromStr for Precision {
 /// Lowest cosine to float32, over every probe, that `Precision::Auto` accepts.
 pub const PRECISION_GATE: f32 = 0.99;
 
+/// How much faster on the probes (time ratio) a format must run than the fastest one before
+/// it for `Precision::Auto` to take it: timings on a shared machine vary by a few per cent,
+/// and a margin keeps near-equal formats from trading places between loads.
+pub const AUTO_MARGIN: f32 = 1.1;
+
+/// What `Precision::Auto` measured of one format when the model loaded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrecisionTrial {
+    /// The format tried.
+    pub precision: Precision,
+    /// Its lowest cosine to float32 over [`PRECISION_PROBES`].
+    pub worst_cosine: f32,
+    /// Float32's probe time over this format's (2.0: twice as fast); `None` when it failed the
+    /// gate and was not timed.
+    pub speedup: Option<f32>,
+}
+
+impl std::fmt::Display for PrecisionTrial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} cosine {:.4}", self.precision, self.worst_cosine)?;
+        match self.speedup {
+            Some(s) => write!(f, " {s:.2}x"),
+            None => f.write_str(" below the gate"),
+        }
+    }
+}
+
 /// The texts `Precision::Auto` checks a faster format on (Korean, English and mixed, short
 /// and long, as lecture titles and descriptions are).
 pub const PRECISION_PROBES: [&str; 16] = [
@@ -78,11 +110,14 @@ pub const PRECISION_PROBES: [&str; 16] = [
     "Jazz piano improvisation",
 ];
 
-/// The formats `Auto` tries on this machine, fastest first (float32 is the fallback).
+/// The formats `Auto` tries on this machine, in order (float32 is the fallback).
 pub(crate) fn auto_candidates(on_cpu: bool, fused: bool) -> Vec<Precision> {
     let mut out = Vec::new();
     if on_cpu && fused && int8_kernels() {
         out.push(Precision::Int8);
+    }
+    if on_cpu && fused && bf16_kernels() {
+        out.push(Precision::Bf16);
     }
     out
 }
@@ -97,6 +132,34 @@ fn int8_kernels() -> bool {
     {
         false
     }
+}
+
+/// Whether the CPU multiplies bfloat16 natively (AVX-512 BF16; every CPU with AMX-BF16 has
+/// it too, and AMX's detection is not stable Rust), so that oneDNN's bf16 kernels may beat
+/// float32; without it bf16 is emulated and slower.
+fn bf16_kernels() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Which of `trials` `Auto` runs: starting from float32, each format that passed the gate
+/// replaces the fastest so far when it is at least [`AUTO_MARGIN`] times as fast.
+pub(crate) fn pick(trials: &[PrecisionTrial]) -> Precision {
+    let mut best = (Precision::F32, 1.0f32);
+    for t in trials {
+        if let Some(s) = t.speedup {
+            if t.worst_cosine >= PRECISION_GATE && s >= best.1 * AUTO_MARGIN {
+                best = (t.precision, s);
+            }
+        }
+    }
+    best.0
 }
 
 /// Lowest cosine between matching rows of two matrices (0 for a zero row).
@@ -144,8 +207,44 @@ mod tests {
     fn auto_tries_nothing_off_the_cpu_or_the_fused_path() {
         assert!(auto_candidates(false, true).is_empty());
         assert!(auto_candidates(true, false).is_empty());
-        assert!(auto_candidates(true, true)
-            .iter()
-            .all(|p| *p == Precision::Int8));
+        let here = auto_candidates(true, true);
+        assert_eq!(here.contains(&Precision::Int8), int8_kernels());
+        assert_eq!(here.contains(&Precision::Bf16), bf16_kernels());
+    }
+
+    fn trial(precision: Precision, worst_cosine: f32, speedup: Option<f32>) -> PrecisionTrial {
+        PrecisionTrial {
+            precision,
+            worst_cosine,
+            speedup,
+        }
+    }
+
+    #[test]
+    fn pick_takes_the_fastest_that_passes_by_the_margin() {
+        use Precision::*;
+        assert_eq!(pick(&[]), F32);
+        // Below the gate, or not faster by the margin: float32 stays.
+        assert_eq!(pick(&[trial(Int8, 0.98, None)]), F32);
+        assert_eq!(pick(&[trial(Int8, 0.995, Some(1.05))]), F32);
+        assert_eq!(pick(&[trial(Bf16, 0.9999, Some(0.66))]), F32);
+        // A later format must beat the earlier one by the margin, not just float32.
+        let int8 = trial(Int8, 0.995, Some(2.0));
+        assert_eq!(pick(&[int8, trial(Bf16, 0.9999, Some(2.1))]), Int8);
+        assert_eq!(pick(&[int8, trial(Bf16, 0.9999, Some(2.3))]), Bf16);
+        assert_eq!(
+            pick(&[trial(Int8, 0.98, None), trial(Bf16, 0.9999, Some(1.5))]),
+            Bf16
+        );
+        // A speed without a passing cosine is never taken.
+        assert_eq!(pick(&[trial(Int8, 0.98, Some(3.0))]), F32);
+    }
+
+    #[test]
+    fn trials_say_what_was_measured() {
+        let t = trial(Precision::Int8, 0.99021, Some(1.934));
+        assert_eq!(t.to_string(), "int8 cosine 0.9902 1.93x");
+        let t = trial(Precision::Int8, 0.982, None);
+        assert_eq!(t.to_string(), "int8 cosine 0.9820 below the gate");
     }
 }

@@ -63,14 +63,14 @@ pub fn fit(a: FitArgs, quiet: bool) -> Outcome {
     if let Some(e) = a.epochs {
         sasrec = sasrec.epochs(e);
     }
-    let mut params =
-        Pipeline::builder()
-            .sasrec(sasrec)
-            .seed(a.seed)
-            .fair(groundrec::FairSettings {
-                new_item_slots: a.new_item_slots,
-                ..groundrec::FairSettings::default()
-            });
+    let mut params = Pipeline::builder()
+        .sasrec(sasrec)
+        .seed(a.seed)
+        .fair(groundrec::FairSettings {
+            new_item_slots: a.new_item_slots,
+            ..groundrec::FairSettings::default()
+        })
+        .item_text(a.item_text);
     params = if a.hashing {
         params.hashing(256)
     } else {

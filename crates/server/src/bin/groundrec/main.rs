@@ -68,10 +68,17 @@ struct FitArgs {
     /// Feature hashing instead of a transformer model: fast, no model files, lower quality.
     #[arg(long)]
     hashing: bool,
-    /// The encoder's precision: auto (int8 where this CPU runs it and the model passes the
-    /// quality gate, else f32), f32, int8 or bf16. The report's embedder line says which ran.
+    /// The encoder's precision: auto (the fastest of int8 and bf16 that this CPU runs and
+    /// that passes the quality gate, timed at load, else f32), f32, int8 or bf16. The
+    /// report's embedder line says which ran.
     #[arg(long, default_value = "auto")]
     precision: groundrec::embed::Precision,
+    /// What of each lecture is embedded for its clusters and content features:
+    /// title-keywords (the title and its keywords), title-description, keywords, or
+    /// keyword-mean (the mean of the keyword phrases' vectors: no second encoder pass, the
+    /// fastest fit of a large catalogue).
+    #[arg(long, default_value = "title-keywords")]
+    item_text: groundrec::ItemText,
     /// SASRec training epochs (the pipeline's default, 60 with early stopping, when not given).
     #[arg(long)]
     epochs: Option<usize>,
