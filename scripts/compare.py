@@ -44,6 +44,11 @@ PEER_PINS = {
 PRECISION = {}
 
 
+def tried(r):
+    """What Precision::Auto measured of each format, from our bench's JSON line, or ''."""
+    return "; tried " + r["auto_trials"] if r.get("auto_trials") else ""
+
+
 def log(msg):
     print("[compare] " + msg, file=sys.stderr, flush=True)
 
@@ -124,8 +129,7 @@ def embed(args, anchors):
     def ours():
         r = run_json(ours_cmd, ROOT)
         PRECISION["ours"] = "%s (asked %s, gate cosine %s%s)" % (
-            r["precision"], args.precision, r["gate_cosine"],
-            "; tried " + r["auto_trials"] if r.get("auto_trials") else "")
+            r["precision"], args.precision, r["gate_cosine"], tried(r))
         return r["encode_s_median"]
     return peer, ours, "%d texts, all-MiniLM-L6-v2, batch 32, 2 threads" % args.n, None
 
@@ -196,9 +200,7 @@ def keywords(args, anchors):
     def ours():
         r = run_json(ours_cmd, ROOT)
         seen.setdefault("ours", []).append(r)
-        PRECISION["ours"] = "%s (asked %s%s)" % (
-            r["precision"], args.precision,
-            "; tried " + r["auto_trials"] if r.get("auto_trials") else "")
+        PRECISION["ours"] = "%s (asked %s%s)" % (r["precision"], args.precision, tried(r))
         return r["cosine_s"]
 
     def report():

@@ -30,9 +30,9 @@ def main():
             super().__init__(*args, **kwargs)
 
     sentence_transformers.SentenceTransformer = InDtype
-    # The anchor's JSON line is its last line; mark it with the dtype.
-    emit_module = os.path.join(os.path.dirname(os.path.abspath(anchor)), "anchor_common.py")
-    sys.path.insert(0, os.path.dirname(emit_module))
+    # The anchor's JSON line is its last line; mark it with the dtype. The anchor imports
+    # anchor_common from its own folder, and then finds this patched module already loaded.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(anchor)))
     import anchor_common
 
     emit = anchor_common.emit

@@ -97,6 +97,16 @@ impl ItemText {
     }
 }
 
+impl ItemText {
+    /// Every item text, in the order the error message and the docs list them.
+    pub const ALL: [ItemText; 4] = [
+        ItemText::TitleAndKeywords,
+        ItemText::TitleAndDescription,
+        ItemText::Keywords,
+        ItemText::KeywordMean,
+    ];
+}
+
 impl std::fmt::Display for ItemText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -114,22 +124,16 @@ impl std::str::FromStr for ItemText {
     /// `title-keywords`, `title-description`, `keywords` or `keyword-mean` (as `Display`
     /// writes them).
     fn from_str(s: &str) -> Result<Self> {
-        [
-            ItemText::TitleAndKeywords,
-            ItemText::TitleAndDescription,
-            ItemText::Keywords,
-            ItemText::KeywordMean,
-        ]
-        .into_iter()
-        .find(|t| t.to_string() == s)
-        .ok_or_else(|| {
-            GroundrecError::param(
-                "item_text",
-                format!(
-                    "{s:?} is not one of title-keywords, title-description, keywords, keyword-mean"
-                ),
-            )
-        })
+        ItemText::ALL
+            .into_iter()
+            .find(|t| t.to_string() == s)
+            .ok_or_else(|| {
+                let names: Vec<String> = ItemText::ALL.iter().map(|t| t.to_string()).collect();
+                GroundrecError::param(
+                    "item_text",
+                    format!("{s:?} is not one of {}", names.join(", ")),
+                )
+            })
     }
 }
 
@@ -550,12 +554,7 @@ mod tests {
 
     #[test]
     fn item_text_names_round_trip_and_others_are_refused() {
-        for t in [
-            ItemText::TitleAndKeywords,
-            ItemText::TitleAndDescription,
-            ItemText::Keywords,
-            ItemText::KeywordMean,
-        ] {
+        for t in ItemText::ALL {
             assert_eq!(t.to_string().parse::<ItemText>().expect("round trip"), t);
         }
         let err = "title".parse::<ItemText>().expect_err("not a name");

@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use groundrec_embed::{Embedder, Precision, TransformerEmbedder};
+use groundrec_embed::{Embedder, Precision, PrecisionTrial, TransformerEmbedder};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -126,11 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         texts.len() as f64 / median,
         e.precision(),
         e.gate_cosine().map_or("null".to_string(), |c| format!("{c:.4}")),
-        e.auto_trials()
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        PrecisionTrial::list(e.auto_trials())
     );
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use groundrec_embed::{Precision, TransformerEmbedder};
+use groundrec_embed::{Precision, PrecisionTrial, TransformerEmbedder};
 use groundrec_keywords::{Diversity, KeywordExtractor, KeywordParams, NgramCandidates};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -46,10 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .precision(precision)
             .build()?;
         ran = embedder.precision();
-        trials = (embedder.auto_trials().iter())
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        trials = PrecisionTrial::list(embedder.auto_trials());
         let x = KeywordExtractor::new(
             embedder,
             NgramCandidates::new(1, 2)?,

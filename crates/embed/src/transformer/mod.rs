@@ -191,8 +191,9 @@ impl TransformerEmbedder {
             let worst = measured.map(|fast| precision::worst_cosine(&float, &fast));
             let secs = match &worst {
                 Ok(w) if *w >= PRECISION_GATE => self.probe_seconds().map(Some),
-                Ok(_) => Ok(None),
-                Err(_) => Ok(None),
+                // Below the gate (not timed), or failed: the error is returned below, once
+                // the float network is back in place.
+                _ => Ok(None),
             };
             let net = std::mem::replace(&mut *lock_network(&self.network)?, float_net);
             let (worst, secs) = (worst?, secs?);
@@ -456,17 +457,16 @@ impl Embedder for TransformerEmbedder {
     }
 
     fn describe(&self) -> String {
-        let trials: Vec<String> = self.trials.iter().map(|t| t.to_string()).collect();
         format!(
             "transformer {} (prefix {:?}, dim {}, {}{})",
             self.dir.display(),
             self.prefix,
             self.dim,
             self.precision,
-            if trials.is_empty() {
+            if self.trials.is_empty() {
                 String::new()
             } else {
-                format!("; auto tried {}", trials.join(", "))
+                format!("; auto tried {}", PrecisionTrial::list(&self.trials))
             }
         )
     }

@@ -79,6 +79,14 @@ pub struct PrecisionTrial {
     pub speedup: Option<f32>,
 }
 
+impl PrecisionTrial {
+    /// `trials` on one line, comma-separated, as the embedder's description shows them.
+    pub fn list(trials: &[PrecisionTrial]) -> String {
+        let each: Vec<String> = trials.iter().map(|t| t.to_string()).collect();
+        each.join(", ")
+    }
+}
+
 impl std::fmt::Display for PrecisionTrial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} cosine {:.4}", self.precision, self.worst_cosine)?;
@@ -244,7 +252,12 @@ mod tests {
     fn trials_say_what_was_measured() {
         let t = trial(Precision::Int8, 0.99021, Some(1.934));
         assert_eq!(t.to_string(), "int8 cosine 0.9902 1.93x");
-        let t = trial(Precision::Int8, 0.982, None);
-        assert_eq!(t.to_string(), "int8 cosine 0.9820 below the gate");
+        let below = trial(Precision::Int8, 0.982, None);
+        assert_eq!(below.to_string(), "int8 cosine 0.9820 below the gate");
+        assert_eq!(
+            PrecisionTrial::list(&[below, trial(Precision::Bf16, 0.99994, Some(1.5))]),
+            "int8 cosine 0.9820 below the gate, bf16 cosine 0.9999 1.50x"
+        );
+        assert_eq!(PrecisionTrial::list(&[]), "");
     }
 }
