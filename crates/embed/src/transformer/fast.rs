@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use tch::{Kind, Scalar, Tensor};
 
+use super::precision::int8_weight_levels;
 use crate::error::{EmbedError, Result};
 
 fn backend(e: impl std::fmt::Display) -> EmbedError {
@@ -131,8 +132,9 @@ impl Linear {
         })
     }
 
-    /// Symmetric int8 weights per output channel: row `j` is divided by `max |w_j| / 127`, so
-    /// every row uses the full int8 range and the kernel's single scale is 1; the row scales
+    /// Symmetric int8 weights per output channel: row `j` is divided by `max |w_j| / L` (`L`
+    /// from [`int8_weight_levels`]: 127, or 64 where the kernel's sums would saturate), so
+    /// every row uses the same range and the kernel's single scale is 1; the row scales
     /// are applied to the kernel's output. (FBGEMM's legacy kernel has one scale per tensor,
     /// which cost English MiniLM vectors up to 0.05 of cosine to the float model.) With zero
     /// points of 0, the column offsets FBGEMM needs are plain row sums.
@@ -140,15 +142,16 @@ impl Linear {
         let Linear::F32 { w, b } = self else {
             return Ok(self.shallow());
         };
+        let levels = int8_weight_levels();
         let scale = w
             .f_abs()
             .and_then(|a| a.f_amax([1i64].as_slice(), true))
             .and_then(|m| m.f_clamp_min(1e-12))
             .map_err(backend)?
-            / 127.0;
+            / levels;
         let q = (w / &scale)
             .f_round()
-            .and_then(|t| t.f_clamp(-127.0, 127.0))
+            .and_then(|t| t.f_clamp(-levels, levels))
             .and_then(|t| t.f_to_kind(Kind::Int8))
             .map_err(backend)?;
         let col_offsets = q
@@ -373,5 +376,56 @@ impl FastEncoder {
             x = self.norm(&(ff + &x), &l.ln2)?;
         }
         Ok(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The int8 layer against its float original on `x`: the largest error over the largest
+    /// float output.
+    fn int8_error(w: Tensor, b: Tensor, x: &Tensor) -> f64 {
+        let float = Linear::F32 { w, b };
+        let exact = float.apply(x).expect("float");
+        let int8 = float.to_int8().expect("int8").apply(x).expect("int8 runs");
+        let err = (int8 - &exact).abs().max().double_value(&[]);
+        err / exact.abs().max().double_value(&[])
+    }
+
+    /// Every activation at the top of its range and every weight at the top of its own: on a
+    /// CPU without VNNI the kernel adds two such products into 16 bits, which full-range int8
+    /// weights overflow (the sum came out at half its value); the weight range chosen for the
+    /// CPU keeps it exact.
+    #[test]
+    fn int8_products_do_not_saturate() {
+        if !super::super::precision::int8_kernels() {
+            return;
+        }
+        let (k, n) = (384, 8);
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let err = int8_error(
+            Tensor::ones([n, k], opts),
+            Tensor::zeros([n], opts),
+            &Tensor::ones([3, k], opts),
+        );
+        assert!(err < 1e-3, "relative error {err}");
+    }
+
+    /// Ordinary weights and activations (seeded normal values) stay within a few per cent.
+    #[test]
+    fn int8_layer_follows_the_float_layer() {
+        if !super::super::precision::int8_kernels() {
+            return;
+        }
+        tch::manual_seed(7);
+        let (k, n) = (384, 64);
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let err = int8_error(
+            Tensor::randn([n, k], opts) * 0.05,
+            Tensor::randn([n], opts) * 0.1,
+            &Tensor::randn([2, 5, k], opts),
+        );
+        assert!(err < 0.03, "relative error {err}");
     }
 }

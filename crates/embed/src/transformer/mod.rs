@@ -178,29 +178,36 @@ impl TransformerEmbedder {
             // Nothing faster to try here: no probes to embed at load.
             return Ok(self);
         }
-        // The first pass is the reference and warms the kernels up; the second is timed. So
-        // for every format: its first pass (the gate) creates its kernels, the next is timed.
+        // The first pass is the reference and warms float32's kernels up; each candidate's
+        // first pass is its gate and warms its own. Only when one passes is anything timed.
         let float = self.embed_distinct(&PRECISION_PROBES, &|_, _| {})?;
-        let float_secs = self.probe_seconds()?;
-        let mut converted = Vec::new();
+        let mut gated = Vec::new();
         for candidate in candidates {
             // Converted from the float network, which the lock holds between trials.
             let net = lock_network(&self.network)?.converted(candidate)?;
-            let float_net = std::mem::replace(&mut *lock_network(&self.network)?, net);
-            let measured = self.embed_distinct(&PRECISION_PROBES, &|_, _| {});
-            let worst = measured.map(|fast| precision::worst_cosine(&float, &fast));
-            let secs = match &worst {
-                Ok(w) if *w >= PRECISION_GATE => self.probe_seconds().map(Some),
-                // Below the gate (not timed), or failed: the error is returned below, once
-                // the float network is back in place.
-                _ => Ok(None),
+            let (net, fast) =
+                self.with_network(net, |me| me.embed_distinct(&PRECISION_PROBES, &|_, _| {}))?;
+            gated.push((candidate, net, precision::worst_cosine(&float, &fast)));
+        }
+        let passed = gated.iter().any(|(_, _, w)| *w >= PRECISION_GATE);
+        let float_secs = if passed {
+            Some(self.probe_seconds()?)
+        } else {
+            None
+        };
+        let mut converted = Vec::new();
+        for (candidate, net, worst_cosine) in gated {
+            let (net, speedup) = match float_secs {
+                Some(float_secs) if worst_cosine >= PRECISION_GATE => {
+                    let (net, secs) = self.with_network(net, |me| me.probe_seconds())?;
+                    (net, Some((float_secs / secs.max(1e-9)) as f32))
+                }
+                _ => (net, None),
             };
-            let net = std::mem::replace(&mut *lock_network(&self.network)?, float_net);
-            let (worst, secs) = (worst?, secs?);
             self.trials.push(PrecisionTrial {
                 precision: candidate,
-                worst_cosine: worst,
-                speedup: secs.map(|s| (float_secs / s.max(1e-9)) as f32),
+                worst_cosine,
+                speedup,
             });
             converted.push(net);
         }
@@ -213,6 +220,19 @@ impl TransformerEmbedder {
             *lock_network(&self.network)? = converted.swap_remove(i);
         }
         Ok(self)
+    }
+
+    /// Runs `f` with `net` in place of the network (the float one, while `Auto` chooses) and
+    /// puts that back before returning `net` and what `f` returned, also when `f` failed.
+    fn with_network<T>(
+        &self,
+        net: Network,
+        f: impl FnOnce(&Self) -> Result<T>,
+    ) -> Result<(Network, T)> {
+        let float_net = std::mem::replace(&mut *lock_network(&self.network)?, net);
+        let out = f(self);
+        let net = std::mem::replace(&mut *lock_network(&self.network)?, float_net);
+        Ok((net, out?))
     }
 
     /// Seconds to embed [`PRECISION_PROBES`] with the network that is in place: the faster of

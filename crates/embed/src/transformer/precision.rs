@@ -22,8 +22,10 @@ pub enum Precision {
     Auto,
     /// float32 throughout, as sentence-transformers runs by default.
     F32,
-    /// int8 weights, symmetric per output channel, with activations quantised per call
-    /// (FBGEMM's dynamically quantised kernel, int32 accumulation). CPU, fused path only.
+    /// int8 weights, symmetric per output channel, with activations quantised per token
+    /// (FBGEMM's dynamically quantised kernel). Where the CPU lacks AVX-512 VNNI the weights
+    /// use 7 bits (±64), because FBGEMM's AVX2 kernel adds pairs of products in saturating
+    /// 16-bit lanes. CPU, fused path only.
     Int8,
     /// bfloat16 weights and activations for the dense layers (float32 elsewhere): oneDNN's
     /// kernels where the CPU has AMX or AVX-512 BF16; CPU or CUDA, fused path only.
@@ -131,7 +133,7 @@ pub(crate) fn auto_candidates(on_cpu: bool, fused: bool) -> Vec<Precision> {
 }
 
 /// Whether FBGEMM's int8 kernels run here (x86-64 with AVX2).
-fn int8_kernels() -> bool {
+pub(crate) fn int8_kernels() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2")
@@ -140,6 +142,22 @@ fn int8_kernels() -> bool {
     {
         false
     }
+}
+
+/// The largest int8 weight magnitude (the scale of row `j` is `max |w_j| / levels`): 127 where FBGEMM sums
+/// products in 32 bits (AVX-512 VNNI's `vpdpbusd`), 64 elsewhere. Without VNNI its kernel uses
+/// `vpmaddubsw`, which adds two unsigned-activation × signed-weight products into a saturating
+/// 16-bit lane: 255 · 127 · 2 overflows it, 255 · 64 · 2 = 32,640 does not. (PyTorch's own
+/// answer is `reduce_range`, one bit off the activations; FBGEMM's entry point here quantises
+/// them itself, so the bit comes off the weights.)
+pub(crate) fn int8_weight_levels() -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vnni") {
+            return 127.0;
+        }
+    }
+    64.0
 }
 
 /// Whether the CPU multiplies bfloat16 natively (AVX-512 BF16; every CPU with AMX-BF16 has
