@@ -543,43 +543,11 @@ fn keep_new_item_slots(
     list.extend(extra);
 }
 
-/// Positions of the `k` best `scores` where `ok`, best first (ties: lower position first).
-/// A bounded heap: one pass over the scores, no list of every candidate.
+/// Positions of the `k` best `scores` where `ok`, best first (ties: lower position first):
+/// [`crate::sasrec::best_k`] over the positions `ok` covers.
 pub(crate) fn top(scores: &[f32], ok: &[bool], k: usize) -> Vec<usize> {
-    use std::cmp::{Ordering, Reverse};
-    use std::collections::BinaryHeap;
-    /// Orders by score, then by lower position (so the heap's least is the worst kept).
-    #[derive(PartialEq)]
-    struct Entry(f32, usize);
-    impl Eq for Entry {}
-    impl PartialOrd for Entry {
-        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for Entry {
-        fn cmp(&self, other: &Self) -> Ordering {
-            self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
-        }
-    }
-    if k == 0 {
-        return Vec::new();
-    }
-    let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
-    for (p, (&s, &allowed)) in scores.iter().zip(ok).enumerate() {
-        if !allowed {
-            continue;
-        }
-        if heap.len() < k {
-            heap.push(Reverse(Entry(s, p)));
-        } else if heap.peek().is_some_and(|w| Entry(s, p) > w.0) {
-            heap.pop();
-            heap.push(Reverse(Entry(s, p)));
-        }
-    }
-    let mut best: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();
-    best.sort_unstable_by(|a, b| b.cmp(a));
-    best.into_iter().map(|e| e.1).collect()
+    let n = scores.len().min(ok.len());
+    crate::sasrec::best_k(&scores[..n], k, |p| ok[p])
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub use artifact::{fnv1a64, FORMAT_VERSION};
 pub use data::{leave_one_out, Sequences, UserSplit};
 pub use dataset::{Dataset, EvalCase, Split};
 pub use error::{Result, SasRecError};
-pub use eval::{EvalParams, Evaluation, RankMetrics};
+pub use eval::{best_k, EvalParams, Evaluation, RankMetrics};
 pub use item::{items, ItemIdx};
 pub use loss::{Loss, NegativeDraw};
 pub use model::ModelConfig;
