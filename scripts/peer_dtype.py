@@ -29,6 +29,9 @@ def main():
             kwargs.setdefault("model_kwargs", {})["torch_dtype"] = dtype
             super().__init__(*args, **kwargs)
 
+    # KeyBERT picks its backend by the model's type name ("sentence_transformers" in it).
+    InDtype.__module__, InDtype.__qualname__ = base.__module__, base.__qualname__
+    InDtype.__name__ = base.__name__
     sentence_transformers.SentenceTransformer = InDtype
     # The anchor's JSON line is its last line; mark it with the dtype. The anchor imports
     # anchor_common from its own folder, and then finds this patched module already loaded.

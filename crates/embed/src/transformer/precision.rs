@@ -27,8 +27,10 @@ pub enum Precision {
     /// use 7 bits (±64), because FBGEMM's AVX2 kernel adds pairs of products in saturating
     /// 16-bit lanes. CPU, fused path only.
     Int8,
-    /// bfloat16 weights and activations for the dense layers (float32 elsewhere): oneDNN's
-    /// kernels where the CPU has AMX or AVX-512 BF16; CPU or CUDA, fused path only.
+    /// bfloat16 weights and activations through the encoder's layers (the embeddings, their
+    /// layer norm and the pooling in float32; libtorch accumulates products and norms in
+    /// float32): oneDNN's kernels where the CPU has AMX or AVX-512 BF16; CPU or CUDA, fused
+    /// path only.
     Bf16,
 }
 
