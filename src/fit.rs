@@ -15,6 +15,7 @@ use crate::events::Event;
 use crate::fitted::{extractor, item_keywords, Fingerprint, FittedPipeline};
 use crate::observe::{Observer, Stage, Training};
 use crate::params::{Clusters, PipelineValidParams};
+use crate::recommend::ListKind;
 use crate::report::{HeldLists, Rankings, Report, ReportParts, Timing};
 
 /// The report's lists: with holdout, every test case's final list, the recommender's own
@@ -30,7 +31,10 @@ fn held_lists(fitted: &FittedPipeline, data: &Dataset) -> Result<HeldLists> {
             .cloned()
             .collect();
         return Ok(HeldLists {
-            lists: fitted.position_lists(&inputs, 10, true, false)?,
+            lists: fitted
+                .position_lists(&inputs, 10, &[ListKind::Fair])?
+                .pop()
+                .unwrap_or_default(),
             holdout: None,
             repeated: 0,
         });
@@ -42,11 +46,15 @@ fn held_lists(fitted: &FittedPipeline, data: &Dataset) -> Result<HeldLists> {
         .iter()
         .filter(|c| c.input.contains(&c.target))
         .count();
+    let kinds = [ListKind::Fair, ListKind::Model, ListKind::Popularity];
+    let mut sets = fitted.position_lists(&inputs, 10, &kinds)?.into_iter();
+    let mut next = || sets.next().unwrap_or_default();
+    let (lists, model, popularity) = (next(), next(), next());
     Ok(HeldLists {
-        lists: fitted.position_lists(&inputs, 10, true, false)?,
+        lists,
         holdout: Some(Rankings {
-            model: fitted.position_lists(&inputs, 10, false, false)?,
-            popularity: fitted.position_lists(&inputs, 10, false, true)?,
+            model,
+            popularity,
             targets,
         }),
         repeated,

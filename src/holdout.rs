@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::events::Event;
 use crate::fit::sequences;
 use crate::fitted::FittedPipeline;
+use crate::recommend::ListKind;
 use crate::report::HitMetrics;
 
 /// One held-out case: what a user took, oldest first, and the item that came next.
@@ -75,10 +76,14 @@ impl FittedPipeline {
                 10,
             ))
         };
+        let kinds = [ListKind::Fair, ListKind::Popularity];
+        let mut sets = self.position_lists(&histories, 10, &kinds)?.into_iter();
+        let mut next = || score(sets.next().unwrap_or_default());
+        let (lists, popularity) = (next(), next());
         Ok(Evaluation {
             cases: cases.len(),
-            lists: score(self.position_lists(&histories, 10, true, false)?),
-            popularity: score(self.position_lists(&histories, 10, false, true)?),
+            lists,
+            popularity,
         })
     }
 }

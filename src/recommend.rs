@@ -174,6 +174,17 @@ pub struct RecommendList {
     pub empty: Option<EmptyReason>,
 }
 
+/// Which lists [`FittedPipeline::position_lists`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    /// The recommender's ranking, re-ranked by the pipeline's fairness settings.
+    Fair,
+    /// The recommender's ranking as it is.
+    Model,
+    /// The most popular items outside the history.
+    Popularity,
+}
+
 /// A ranked list before it is dressed as [`Recommendation`]s.
 struct Ranked {
     positions: Vec<usize>,
@@ -304,7 +315,9 @@ impl FittedPipeline {
             .collect::<Result<Vec<_>>>()?;
         let counts = self.model.popularity();
         Ok(self
-            .ranked(&indexed, &plan)?
+            .ranked(&indexed, &[&plan])?
+            .pop()
+            .unwrap_or_default()
             .into_iter()
             .map(|r| {
                 let items = r
@@ -328,40 +341,66 @@ impl FittedPipeline {
             .collect())
     }
 
-    /// Lists (item positions, best first) of `n` items for histories of item indices: the
-    /// recommender's ranking, re-ranked by the pipeline's settings when `rerank`; or, with
-    /// `popularity`, the most popular items outside each history.
+    /// Lists (item positions, best first) of `n` items for histories of item indices, one set
+    /// of lists per entry of `kinds` (in that order): the recommender's ranking re-ranked by
+    /// the pipeline's settings ([`ListKind::Fair`]) or as it is ([`ListKind::Model`]), or the
+    /// most popular items outside each history ([`ListKind::Popularity`]). The recommender
+    /// scores each history once for all the kinds that need its scores.
     pub(crate) fn position_lists(
         &self,
         histories: &[Vec<ItemIdx>],
         n: usize,
-        rerank: bool,
-        popularity: bool,
-    ) -> Result<Vec<Vec<usize>>> {
-        let options = RecommendOptions::new(n).rerank(if rerank {
-            Rerank::Pipeline
+        kinds: &[ListKind],
+    ) -> Result<Vec<Vec<Vec<usize>>>> {
+        let plans = kinds
+            .iter()
+            .map(|k| {
+                let rerank = match k {
+                    ListKind::Fair => Rerank::Pipeline,
+                    ListKind::Model | ListKind::Popularity => Rerank::Off,
+                };
+                self.plan(&RecommendOptions::new(n).rerank(rerank), Some(&self.fair))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let scored: Vec<&Plan> = kinds
+            .iter()
+            .zip(&plans)
+            .filter(|(k, _)| **k != ListKind::Popularity)
+            .map(|(_, p)| p)
+            .collect();
+        let mut ranked = if scored.is_empty() {
+            Vec::new()
         } else {
-            Rerank::Off
-        });
-        let plan = self.plan(&options, Some(&self.fair))?;
-        if popularity {
-            let popular = self.model.popularity_shares();
-            return histories
-                .iter()
-                .map(|h| Ok(self.positions(popular, h, &plan)?.unwrap_or_default()))
-                .collect();
+            self.ranked(histories, &scored)?
         }
-        Ok(self
-            .ranked(histories, &plan)?
-            .into_iter()
-            .map(|r| r.positions)
-            .collect())
+        .into_iter();
+        let popular = self.model.popularity_shares();
+        kinds
+            .iter()
+            .zip(&plans)
+            .map(|(k, plan)| match k {
+                ListKind::Popularity => histories
+                    .par_iter()
+                    .map(|h| Ok(self.positions(popular, h, plan)?.unwrap_or_default()))
+                    .collect(),
+                ListKind::Fair | ListKind::Model => Ok(ranked
+                    .next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.positions)
+                    .collect()),
+            })
+            .collect()
     }
 
-    /// Ranked lists for histories of item indices.
-    fn ranked(&self, histories: &[Vec<ItemIdx>], plan: &Plan) -> Result<Vec<Ranked>> {
+    /// Ranked lists for histories of item indices, one set per plan (`[plan][history]`); each
+    /// history is scored once for all the plans.
+    fn ranked(&self, histories: &[Vec<ItemIdx>], plans: &[&Plan]) -> Result<Vec<Vec<Ranked>>> {
         let popular = self.model.popularity_shares();
-        let mut out = Vec::with_capacity(histories.len());
+        let mut out: Vec<Vec<Ranked>> = plans
+            .iter()
+            .map(|_| Vec::with_capacity(histories.len()))
+            .collect();
         for chunk in histories.chunks(256) {
             let with: Vec<Vec<ItemIdx>> = chunk.iter().filter(|h| !h.is_empty()).cloned().collect();
             let scores = if with.is_empty() {
@@ -380,7 +419,7 @@ impl FittedPipeline {
                     (h, row)
                 })
                 .collect();
-            let lists: Vec<Result<Ranked>> = jobs
+            let lists: Vec<Result<Vec<Ranked>>> = jobs
                 .into_par_iter()
                 .map(|(h, row)| {
                     let owned;
@@ -394,24 +433,31 @@ impl FittedPipeline {
                         },
                         None => popular,
                     };
-                    Ok(match self.positions(scores, h, plan)? {
-                        Ok(positions) => Ranked {
-                            scores: positions.iter().map(|&p| scores[p]).collect(),
-                            positions,
-                            from_history: row.is_some(),
-                            empty: None,
-                        },
-                        Err(empty) => Ranked {
-                            positions: Vec::new(),
-                            scores: Vec::new(),
-                            from_history: row.is_some(),
-                            empty: Some(empty),
-                        },
-                    })
+                    plans
+                        .iter()
+                        .map(|plan| {
+                            Ok(match self.positions(scores, h, plan)? {
+                                Ok(positions) => Ranked {
+                                    scores: positions.iter().map(|&p| scores[p]).collect(),
+                                    positions,
+                                    from_history: row.is_some(),
+                                    empty: None,
+                                },
+                                Err(empty) => Ranked {
+                                    positions: Vec::new(),
+                                    scores: Vec::new(),
+                                    from_history: row.is_some(),
+                                    empty: Some(empty),
+                                },
+                            })
+                        })
+                        .collect()
                 })
                 .collect();
-            for l in lists {
-                out.push(l?);
+            for per_plan in lists {
+                for (o, r) in out.iter_mut().zip(per_plan?) {
+                    o.push(r);
+                }
             }
         }
         Ok(out)
