@@ -17,13 +17,15 @@
 //! with libtorch's fused kernels (one linear for Q, K and V, `scaled_dot_product_attention`,
 //! native GELU and layer norm); DistilBERT runs rust-bert's forward pass. That path can run its
 //! dense layers in int8 (FBGEMM's dynamically quantised kernel with per-channel weight scales)
-//! or bfloat16: [`Precision`]. The default, `Precision::Auto`, tries at load time each format
+//! or its whole layer stack in bfloat16 (oneDNN's kernels, on AMX where the CPU has it):
+//! [`Precision`]. The default, `Precision::Auto`, tries at load time each format
 //! the CPU may run faster (int8 with AVX2, bf16 with AVX-512 BF16 or AMX), keeps those that
 //! hold every one of [`PRECISION_PROBES`] within cosine [`PRECISION_GATE`] of float32, times
 //! them against float32 on the probes and runs the fastest ([`TransformerEmbedder::precision`]
 //! says which, [`TransformerEmbedder::auto_trials`] what was measured): multilingual-e5-small
-//! passes int8 with room (worst probe 0.999), all-MiniLM-L6-v2 only just (0.990), so on
-//! another CPU it may run bf16 or float32 (docs/benchmarks.md).
+//! passes int8 with room (worst probe 0.999), all-MiniLM-L6-v2 only just (0.990); bf16 passes
+//! both (0.9998 or better). What runs differs by CPU: bf16 with AMX, int8 on other AVX-512 VNNI
+//! CPUs measured so far, float32 for MiniLM with AVX2 only (docs/benchmarks.md).
 //!
 //! Texts are de-duplicated, tokenised in windows of 64 batches, sorted by token length within a
 //! window and run in batches padded per batch, so memory follows the batch and the output, not
