@@ -321,10 +321,12 @@ pub(crate) fn top_k(row: &[f32], exclude: &[ItemIdx], k: usize) -> Vec<ItemIdx> 
 
 /// Positions of the `k` highest `scores` that `allowed` lets through, best first; ties go to
 /// the lower position (scores ordered by `total_cmp`, so `NaN` sorts above everything).
-/// `allowed` is asked once per position, in increasing order.
+/// `allowed` is asked at most once per position, in increasing order, and only for a position
+/// whose score would enter the `k` kept so far.
 ///
-/// A bounded heap in one pass: a position costs one comparison with the worst kept unless it
-/// enters, and memory is `k` entries whatever the catalogue (collecting every candidate
+/// A bounded heap in one pass: once `k` are kept, a position costs one integer comparison with
+/// the worst kept unless it enters (later positions lose ties, so only a strictly higher score
+/// enters), and memory is `k` entries whatever the catalogue (collecting every candidate
 /// first wrote 800 KB per list at 100,000 items). The one top-k of the workspace: SASRec's
 /// lists and metrics and the facade's ranked, filtered and re-ranked lists use it.
 pub fn best_k(scores: &[f32], k: usize, mut allowed: impl FnMut(usize) -> bool) -> Vec<usize> {
@@ -347,16 +349,24 @@ pub fn best_k(scores: &[f32], k: usize, mut allowed: impl FnMut(usize) -> bool) 
     if k == 0 {
         return Vec::new();
     }
+    /// `total_cmp`'s order as an integer order (the bit trick `f32::total_cmp` uses).
+    fn key(s: f32) -> i32 {
+        let b = s.to_bits() as i32;
+        b ^ (((b >> 31) as u32) >> 1) as i32
+    }
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k.min(scores.len()) + 1);
+    // The key of the worst kept, once `k` are kept.
+    let mut worst: Option<i32> = None;
     for (p, &s) in scores.iter().enumerate() {
-        if !allowed(p) {
+        if worst.is_some_and(|w| key(s) <= w) || !allowed(p) {
             continue;
         }
-        if heap.len() < k {
-            heap.push(Reverse(Entry(s, p)));
-        } else if heap.peek().is_some_and(|w| Entry(s, p) > w.0) {
+        if heap.len() == k {
             heap.pop();
-            heap.push(Reverse(Entry(s, p)));
+        }
+        heap.push(Reverse(Entry(s, p)));
+        if heap.len() == k {
+            worst = heap.peek().map(|w| key(w.0 .0));
         }
     }
     let mut best: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();
@@ -382,11 +392,13 @@ mod tests {
 
     proptest::proptest! {
         /// Against sorting every candidate: scores from a few values (so ties are common,
-        /// signed zeros among them), any sorted exclusion, any k.
+        /// signed zeros, NaN and -inf among them), any sorted exclusion, any k.
         #[test]
         fn top_k_is_the_head_of_the_full_sort(
             row in proptest::collection::vec(
-                proptest::sample::select(vec![-1.0f32, -0.0, 0.0, 0.5, 2.0]), 0..60),
+                proptest::sample::select(
+                    vec![-1.0f32, -0.0, 0.0, 0.5, 2.0, f32::NAN, f32::NEG_INFINITY]),
+                0..60),
             exclude in proptest::collection::btree_set(0u32..70, 0..10),
             k in 0usize..70,
         ) {

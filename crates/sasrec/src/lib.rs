@@ -33,7 +33,11 @@
 //!   [`SasRecModel::scores`] for batches, [`SasRecModel::add_items`] for items that arrive
 //!   after training, [`SasRecModel::save`] / [`SasRecModel::load`] (one safetensors file).
 //!   The model is `Send + Sync` and computes on the calling thread (large batches on rayon's
-//!   pool), so a server shares one copy between request threads.
+//!   pool), so a server shares one copy between request threads. The item-scoring loop is
+//!   compiled for AVX2 and AVX beside the baseline and picked at run time by the
+//!   `multiversion` crate (the detection's `unsafe` stays in that well-used crate; every
+//!   version computes the same lane-wise sums, so scores do not depend on the CPU's vector
+//!   width).
 //!
 //! tch types never appear in the public API: inputs and outputs are plain Rust and ndarray.
 //! Threads are the caller's: training uses libtorch's intra-op setting as the process has it
