@@ -13,9 +13,9 @@ use crate::center::Centering;
 use crate::error::{GroundrecError, Result};
 use crate::events::Event;
 use crate::fitted::{extractor, item_keywords, Fingerprint, FittedPipeline};
+use crate::lists::ListKind;
 use crate::observe::{Observer, Stage, Training};
 use crate::params::{Clusters, PipelineValidParams};
-use crate::recommend::ListKind;
 use crate::report::{HeldLists, Rankings, Report, ReportParts, Timing};
 
 /// The report's lists: with holdout, every test case's final list, the recommender's own

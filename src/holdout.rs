@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::events::Event;
 use crate::fit::sequences;
 use crate::fitted::FittedPipeline;
-use crate::recommend::ListKind;
+use crate::lists::ListKind;
 use crate::report::HitMetrics;
 
 /// One held-out case: what a user took, oldest first, and the item that came next.

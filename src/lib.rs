@@ -95,6 +95,7 @@ mod events;
 mod fit;
 mod fitted;
 mod holdout;
+mod lists;
 mod movielens;
 mod observe;
 mod params;
