@@ -20,7 +20,7 @@ pub(crate) enum ListKind {
     Popularity,
 }
 
-/// A ranked list before it is dressed as [`Recommendation`]s.
+/// A ranked list before it is dressed as [`crate::Recommendation`]s.
 pub(crate) struct Ranked {
     /// Item positions, best first.
     pub(crate) positions: Vec<usize>,

@@ -324,8 +324,8 @@ pub(crate) fn top_k(row: &[f32], exclude: &[ItemIdx], k: usize) -> Vec<ItemIdx> 
 /// `allowed` is asked at most once per position, in increasing order, and only for a position
 /// whose score would enter the `k` kept so far.
 ///
-/// A bounded heap in one pass: once `k` are kept, a position costs one integer comparison with
-/// the worst kept unless it enters (later positions lose ties, so only a strictly higher score
+/// A bounded heap in one pass: once `k` are kept, a position costs one `total_cmp` with the
+/// worst kept score unless it enters (later positions lose ties, so only a strictly higher score
 /// enters), and memory is `k` entries whatever the catalogue (collecting every candidate
 /// first wrote 800 KB per list at 100,000 items). The one top-k of the workspace: SASRec's
 /// lists and metrics and the facade's ranked, filtered and re-ranked lists use it.
@@ -349,16 +349,11 @@ pub fn best_k(scores: &[f32], k: usize, mut allowed: impl FnMut(usize) -> bool) 
     if k == 0 {
         return Vec::new();
     }
-    /// `total_cmp`'s order as an integer order (the bit trick `f32::total_cmp` uses).
-    fn key(s: f32) -> i32 {
-        let b = s.to_bits() as i32;
-        b ^ (((b >> 31) as u32) >> 1) as i32
-    }
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k.min(scores.len()) + 1);
-    // The key of the worst kept, once `k` are kept.
-    let mut worst: Option<i32> = None;
+    // The worst score kept, once `k` are kept.
+    let mut worst: Option<f32> = None;
     for (p, &s) in scores.iter().enumerate() {
-        if worst.is_some_and(|w| key(s) <= w) || !allowed(p) {
+        if worst.is_some_and(|w| s.total_cmp(&w).is_le()) || !allowed(p) {
             continue;
         }
         if heap.len() == k {
@@ -366,7 +361,7 @@ pub fn best_k(scores: &[f32], k: usize, mut allowed: impl FnMut(usize) -> bool) 
         }
         heap.push(Reverse(Entry(s, p)));
         if heap.len() == k {
-            worst = heap.peek().map(|w| key(w.0 .0));
+            worst = heap.peek().map(|w| w.0 .0);
         }
     }
     let mut best: Vec<Entry> = heap.into_iter().map(|r| r.0).collect();

@@ -26,16 +26,12 @@ struct Layer {
     ln2: (Tensor, Tensor),
 }
 
-/// A dense layer `x·Wᵀ + b`: float weights, bfloat16 weights (a float32 input is cast to
-/// bfloat16 and the output back; a bfloat16 input stays bfloat16), or int8 weights for FBGEMM's dynamically quantised kernel
+/// A dense layer `x·Wᵀ + b`: float weights (float32, or bfloat16 in a bfloat16 encoder, whose
+/// activations are bfloat16 too), or int8 weights for FBGEMM's dynamically quantised kernel
 /// (activations are quantised to 8 bits per call, one range per token, accumulation is in
 /// int32).
 enum Linear {
-    F32 {
-        w: Tensor,
-        b: Tensor,
-    },
-    Bf16 {
+    Float {
         w: Tensor,
         b: Tensor,
     },
@@ -53,12 +49,7 @@ enum Linear {
 impl Linear {
     fn apply(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Linear::F32 { w, b } => x.f_linear(w, Some(b)),
-            Linear::Bf16 { w, b } if x.kind() == Kind::BFloat16 => x.f_linear(w, Some(b)),
-            Linear::Bf16 { w, b } => x
-                .f_to_kind(Kind::BFloat16)
-                .and_then(|x| x.f_linear(w, Some(b)))
-                .and_then(|y| y.f_to_kind(Kind::Float)),
+            Linear::Float { w, b } => x.f_linear(w, Some(b)),
             Linear::Int8 {
                 q,
                 packed,
@@ -95,11 +86,7 @@ impl Linear {
 
     fn shallow(&self) -> Linear {
         match self {
-            Linear::F32 { w, b } => Linear::F32 {
-                w: w.shallow_clone(),
-                b: b.shallow_clone(),
-            },
-            Linear::Bf16 { w, b } => Linear::Bf16 {
+            Linear::Float { w, b } => Linear::Float {
                 w: w.shallow_clone(),
                 b: b.shallow_clone(),
             },
@@ -123,14 +110,11 @@ impl Linear {
 
     /// The same layer with bfloat16 weights and bias.
     fn to_bf16(&self) -> Result<Linear> {
-        let Linear::F32 { w, b } = self else {
+        let Linear::Float { w, b } = self else {
             return Ok(self.shallow());
         };
-        let cast = |t: &Tensor| t.f_to_kind(Kind::BFloat16).map_err(backend);
-        Ok(Linear::Bf16 {
-            w: cast(w)?,
-            b: cast(b)?,
-        })
+        let (w, b) = bf16_pair(w, b)?;
+        Ok(Linear::Float { w, b })
     }
 
     /// Symmetric int8 weights per output channel: row `j` is divided by `max |w_j| / L` (`L`
@@ -140,7 +124,7 @@ impl Linear {
     /// which cost English MiniLM vectors up to 0.05 of cosine to the float model.) With zero
     /// points of 0, the column offsets FBGEMM needs are plain row sums.
     fn to_int8(&self) -> Result<Linear> {
-        let Linear::F32 { w, b } = self else {
+        let Linear::Float { w, b } = self else {
             return Ok(self.shallow());
         };
         let levels = int8_weight_levels();
@@ -171,6 +155,12 @@ impl Linear {
     }
 }
 
+/// A weight and its bias in bfloat16.
+fn bf16_pair(w: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let cast = |t: &Tensor| t.f_to_kind(Kind::BFloat16).map_err(backend);
+    Ok((cast(w)?, cast(b)?))
+}
+
 #[derive(Clone, Copy)]
 enum Act {
     Gelu,
@@ -190,8 +180,6 @@ pub(crate) struct FastEncoder {
     act: Act,
     /// RoBERTa numbers positions from `padding_idx + 1`, skipping padding.
     roberta_padding_idx: Option<i64>,
-    /// The kind of the activations between the layers.
-    activations: Kind,
 }
 
 impl Layer {
@@ -232,7 +220,6 @@ impl FastEncoder {
             eps: self.eps,
             act: self.act,
             roberta_padding_idx: self.roberta_padding_idx,
-            activations: self.activations,
         }
     }
 
@@ -283,17 +270,17 @@ impl FastEncoder {
             let (ff_in_w, ff_in_b) = pair(&format!("{p}.intermediate.dense"))?;
             let (ff_out_w, ff_out_b) = pair(&format!("{p}.output.dense"))?;
             layers.push(Layer {
-                qkv: Linear::F32 {
+                qkv: Linear::Float {
                     w: Tensor::f_cat(&[qw, kw, vw], 0).ok()?,
                     b: Tensor::f_cat(&[qb, kb, vb], 0).ok()?,
                 },
-                out: Linear::F32 { w: out_w, b: out_b },
+                out: Linear::Float { w: out_w, b: out_b },
                 ln1: pair(&format!("{p}.attention.output.LayerNorm"))?,
-                ff_in: Linear::F32 {
+                ff_in: Linear::Float {
                     w: ff_in_w,
                     b: ff_in_b,
                 },
-                ff_out: Linear::F32 {
+                ff_out: Linear::Float {
                     w: ff_out_w,
                     b: ff_out_b,
                 },
@@ -311,12 +298,11 @@ impl FastEncoder {
             eps,
             act,
             roberta_padding_idx,
-            activations: Kind::Float,
         })
     }
 
-    /// Switches every dense layer of the float encoder to int8 (`true`) or bfloat16 weights
-    /// (see [`Linear`]).
+    /// Switches every dense layer of the float encoder to int8 weights (`true`), or the layers
+    /// to bfloat16: dense weights, layer norms and activations (see [`Linear`]).
     pub(crate) fn convert(&mut self, int8: bool) -> Result<()> {
         self.layers = self
             .layers
@@ -327,17 +313,10 @@ impl FastEncoder {
             // bfloat16 throughout, not only inside the products: casting every product's input
             // and output cost as much as the products on a CPU with AMX (MiniLM's encode 2.9 ->
             // 2.1 s there; worst probe cosine 0.9999 -> 0.9998).
-            let cast = |(w, b): &(Tensor, Tensor)| -> Result<(Tensor, Tensor)> {
-                Ok((
-                    w.f_to_kind(Kind::BFloat16).map_err(backend)?,
-                    b.f_to_kind(Kind::BFloat16).map_err(backend)?,
-                ))
-            };
             for l in &mut self.layers {
-                l.ln1 = cast(&l.ln1)?;
-                l.ln2 = cast(&l.ln2)?;
+                l.ln1 = bf16_pair(&l.ln1.0, &l.ln1.1)?;
+                l.ln2 = bf16_pair(&l.ln2.0, &l.ln2.1)?;
             }
-            self.activations = Kind::BFloat16;
         }
         Ok(())
     }
@@ -361,9 +340,11 @@ impl FastEncoder {
         let mut x = Tensor::f_embedding(&self.word, ids, -1, false, false).map_err(backend)?
             + Tensor::f_embedding(&self.position, &positions, -1, false, false).map_err(backend)?
             + &self.token_type0;
+        // The layers' activations have their layer norms' kind (bfloat16 after `convert`).
+        let activations = self.layers.first().map_or(Kind::Float, |l| l.ln1.0.kind());
         x = self
             .norm(&x, &self.emb_ln)?
-            .f_to_kind(self.activations)
+            .f_to_kind(activations)
             .map_err(backend)?;
         let hidden = x.size()[2];
         let head_dim = hidden / self.heads;
@@ -410,7 +391,7 @@ mod tests {
     /// The int8 layer against its float original on `x`: the largest error over the largest
     /// float output.
     fn int8_error(w: Tensor, b: Tensor, x: &Tensor) -> f64 {
-        let float = Linear::F32 { w, b };
+        let float = Linear::Float { w, b };
         let exact = float.apply(x).expect("float");
         let int8 = float.to_int8().expect("int8").apply(x).expect("int8 runs");
         let err = (int8 - &exact).abs().max().double_value(&[]);
